@@ -1,0 +1,217 @@
+using HilBench.Bnn.Kernels;
+using HilBench.Bnn.Layers;
+using HilBench.Bnn.Model;
+using HilBench.Bnn.Tensors;
+
+namespace HilBench.Bnn.Inference;
+
+/// <summary>
+/// Fast, bit-exact BNN inference. The model is compiled once for a kernel path (weights re-laid out for
+/// that path); <see cref="Run"/> then streams tiles of images through every block, several images
+/// sharing each weight load, tiles spread over threads. Results equal <see cref="ReferenceInference"/>.
+/// </summary>
+public sealed class InferenceEngine
+{
+    private const int TileBytesBudget = 1 << 20;
+    private readonly Stage[] _stages;
+    private readonly int _tile;
+
+    public InferenceEngine(BnnModel model, KernelPath path = KernelPath.Auto)
+    {
+        Model = model;
+        Path = KernelPaths.Resolve(path);
+        _stages = model.Blocks.Select(b => new Stage(b, Path)).ToArray();
+        long perImage = _stages.Max(s => s.BytesPerImage) + model.InputShape.Size;
+        _tile = (int)Math.Clamp(TileBytesBudget / perImage / 4 * 4, 4, 64);
+    }
+
+    public BnnModel Model { get; }
+
+    /// <summary>The concrete kernel path in use (Auto resolved).</summary>
+    public KernelPath Path { get; }
+
+    /// <summary>Images processed together by one thread.</summary>
+    public int TileImages => _tile;
+
+    /// <summary>
+    /// Classifies <paramref name="count"/> images (each InputShape.Size bytes, HWC) on up to
+    /// <paramref name="threads"/> threads (0 = all cores). With <paramref name="captureLayers"/> every
+    /// block's pre-activations and outputs are kept in the result.
+    /// </summary>
+    public InferenceResult Run(ReadOnlyMemory<byte> pixels, int count, int threads = 0, bool captureLayers = false)
+    {
+        int inputSize = Model.InputShape.Size;
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (pixels.Length != (long)count * inputSize)
+            throw new ArgumentException($"expected {count} images of {Model.InputShape} = {(long)count * inputSize} bytes, got {pixels.Length}");
+        if (threads <= 0) threads = Environment.ProcessorCount;
+        int classes = Model.Classes;
+        var logits = new int[count * classes];
+        var predictions = new int[count];
+        int[][]? pre = captureLayers ? _stages.Select(s => new int[count * s.Out.Size]).ToArray() : null;
+        BitMatrix?[]? outs = captureLayers ? _stages.Select(s => s.Act is null || count == 0 ? null : new BitMatrix(count, s.Out.Size)).ToArray() : null;
+        var output = new Output(logits, predictions, classes, pre, outs);
+
+        int tiles = (count + _tile - 1) / _tile;
+        if (threads == 1 || tiles == 1)
+        {
+            var ws = new Workspace(this);
+            for (int t = 0; t < tiles; t++) RunTile(pixels.Span, t, count, ws, output);
+        }
+        else
+        {
+            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new Workspace(this),
+                (t, _, ws) =>
+                {
+                    RunTile(pixels.Span, t, count, ws, output);
+                    return ws;
+                },
+                _ => { });
+        }
+
+        LayerActivations[]? layers = captureLayers
+            ? _stages.Select((s, i) => new LayerActivations(i, s.Out, count, pre![i], outs![i])).ToArray()
+            : null;
+        return new InferenceResult(count, classes, logits, predictions, layers);
+    }
+
+    private sealed record Output(int[] Logits, int[] Predictions, int Classes, int[][]? Pre, BitMatrix?[]? Outs);
+
+    private void RunTile(ReadOnlySpan<byte> pixels, int tileIndex, int count, Workspace ws, Output output)
+    {
+        int first = tileIndex * _tile;
+        int n = Math.Min(_tile, count - first);
+        int inputSize = Model.InputShape.Size;
+        var input = pixels.Slice(first * inputSize, n * inputSize);
+        Span<ulong> bitsIn = ws.BitsA, bitsOut = ws.BitsB;
+        foreach (var s in _stages)
+        {
+            Span<int> lin = ws.Lin.AsSpan(0, n * s.Lin.Size);
+            s.Linear(input, bitsIn, n, lin, ws, Path);
+
+            Span<int> pre = lin;
+            if (s.Block.Pool is not null)
+            {
+                pre = ws.Pooled.AsSpan(0, n * s.Out.Size);
+                for (int i = 0; i < n; i++)
+                    Activation.MaxPool(lin.Slice(i * s.Lin.Size, s.Lin.Size), s.Lin, pre.Slice(i * s.Out.Size, s.Out.Size));
+            }
+            if (output.Pre is not null) pre.CopyTo(output.Pre[s.Index].AsSpan(first * s.Out.Size));
+
+            if (s.Act is { } act)
+            {
+                int words = s.OutWords;
+                bitsOut[..(n * words)].Clear();
+                for (int i = 0; i < n; i++)
+                    act.Threshold(Path, pre.Slice(i * s.Out.Size, s.Out.Size), bitsOut.Slice(i * words, words));
+                if (output.Outs?[s.Index] is { } captured)
+                    bitsOut[..(n * words)].CopyTo(captured.Words.AsSpan(first * words));
+                var swap = bitsIn;
+                bitsIn = bitsOut;
+                bitsOut = swap;
+            }
+            else
+            {
+                pre.CopyTo(output.Logits.AsSpan(first * output.Classes));
+                for (int i = 0; i < n; i++)
+                    output.Predictions[first + i] = InferenceResult.ArgMax(pre.Slice(i * output.Classes, output.Classes));
+            }
+        }
+    }
+
+    /// <summary>Per-thread buffers, sized for one tile through the largest block.</summary>
+    private sealed class Workspace
+    {
+        public Workspace(InferenceEngine e)
+        {
+            int t = e._tile;
+            Lin = new int[t * e._stages.Max(s => s.Lin.Size)];
+            Pooled = new int[t * e._stages.Max(s => s.Out.Size)];
+            int words = e._stages.Max(s => s.OutWords);
+            BitsA = new ulong[t * words];
+            BitsB = new ulong[t * words];
+            PatchBytes = new byte[t * e._stages.Max(s => s.PatchBytesPerImage)];
+            PatchBits = new ulong[t * e._stages.Max(s => s.PatchWordsPerImage)];
+            Scratch = new ushort[e._stages.Max(s => s.Pixels?.ScratchUShorts(t) ?? 0)];
+        }
+
+        public int[] Lin { get; }
+        public int[] Pooled { get; }
+        public ulong[] BitsA { get; }
+        public ulong[] BitsB { get; }
+        public byte[] PatchBytes { get; }
+        public ulong[] PatchBits { get; }
+        public ushort[] Scratch { get; }
+    }
+
+    /// <summary>One block compiled for a kernel path.</summary>
+    private sealed class Stage
+    {
+        public Stage(BnnBlock block, KernelPath path)
+        {
+            Block = block;
+            Index = block.Index;
+            In = block.Linear.InputShape;
+            Lin = block.Linear.OutputShape;
+            Out = block.OutputShape;
+            OutWords = BitMatrix.WordsFor(Out.Size);
+            IsConv = block.Linear is BinaryConv2d;
+            Weights = block.Linear.Weights;
+            if (block.ReadsPixels) Pixels = new PixelGemm(path, Weights);
+            else if (IsConv) Border = new ConvBorder(Weights, In.Height, In.Width, In.Channels);
+            if (block.Threshold is { } t) Act = new Activation(t);
+        }
+
+        public BnnBlock Block { get; }
+        public int Index { get; }
+        public TensorShape In { get; }
+        public TensorShape Lin { get; }
+        public TensorShape Out { get; }
+        public int OutWords { get; }
+        public bool IsConv { get; }
+        public BitMatrix Weights { get; }
+        public PixelGemm? Pixels { get; }
+        public ConvBorder? Border { get; }
+        public Activation? Act { get; }
+
+        private int Positions => IsConv ? In.Height * In.Width : 1;
+
+        public int PatchBytesPerImage => IsConv && Pixels is not null ? Positions * Weights.Columns : 0;
+
+        public int PatchWordsPerImage => IsConv && Pixels is null ? Positions * Weights.WordsPerRow : 0;
+
+        public long BytesPerImage => PatchBytesPerImage + 8L * PatchWordsPerImage + 4L * (Lin.Size + Out.Size) + 16L * OutWords;
+
+        /// <summary>Pre-activations of the weight layer for n images (pixels for the first block, packed bits after).</summary>
+        public void Linear(ReadOnlySpan<byte> pixels, ReadOnlySpan<ulong> bits, int n, Span<int> lin, Workspace ws, KernelPath path)
+        {
+            int outs = Weights.Rows;
+            if (Pixels is not null)
+            {
+                if (!IsConv)
+                {
+                    Pixels.Run(pixels, n, lin, outs, ws.Scratch);
+                    return;
+                }
+                int row = Weights.Columns;
+                var patches = ws.PatchBytes.AsSpan(0, n * Positions * row);
+                for (int i = 0; i < n; i++)
+                    Im2Col.Pixels(pixels.Slice(i * In.Size, In.Size), In.Height, In.Width, In.Channels, patches.Slice(i * Positions * row));
+                Pixels.Run(patches, n * Positions, lin, outs, ws.Scratch);
+                return;
+            }
+            int inWords = BitMatrix.WordsFor(In.Size);
+            if (!IsConv)
+            {
+                BinaryGemm.Run(path, bits[..(n * inWords)], n, Weights, lin, outs);
+                return;
+            }
+            int pw = Weights.WordsPerRow;
+            var patchBits = ws.PatchBits.AsSpan(0, n * Positions * pw);
+            for (int i = 0; i < n; i++)
+                Im2Col.Bits(bits.Slice(i * inWords, inWords), In.Height, In.Width, In.Channels, patchBits.Slice(i * Positions * pw), pw);
+            BinaryGemm.Run(path, patchBits, n * Positions, Weights, lin, outs);
+            for (int i = 0; i < n; i++) Border!.Apply(lin.Slice(i * Lin.Size, Lin.Size), outs);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+namespace HilBench.Bnn.Kernels;
+
+/// <summary>
+/// Gathers the 3x3 neighbourhood of every position of a channels-last feature map into one row,
+/// ordered [kh][kw][c] like the conv weights, so a convolution becomes a dense product.
+/// Out-of-map taps are left zero: for pixels that is exact zero padding; for packed bits the
+/// conv layer adds a per-border correction (see <see cref="ConvBorder"/>).
+/// </summary>
+internal static class Im2Col
+{
+    public static void Pixels(ReadOnlySpan<byte> map, int height, int width, int channels, Span<byte> patches)
+    {
+        int row = 9 * channels;
+        patches[..(height * width * row)].Clear();
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                var patch = patches.Slice((y * width + x) * row, row);
+                for (int kh = 0; kh < 3; kh++)
+                {
+                    int iy = y + kh - 1;
+                    if ((uint)iy >= (uint)height) continue;
+                    for (int kw = 0; kw < 3; kw++)
+                    {
+                        int ix = x + kw - 1;
+                        if ((uint)ix >= (uint)width) continue;
+                        map.Slice((iy * width + ix) * channels, channels).CopyTo(patch.Slice((kh * 3 + kw) * channels, channels));
+                    }
+                }
+            }
+    }
+
+    /// <summary>Packed version: the map is one bit row of height*width*channels bits; each patch row has patchWords words.</summary>
+    public static void Bits(ReadOnlySpan<ulong> map, int height, int width, int channels, Span<ulong> patches, int patchWords)
+    {
+        patches[..(height * width * patchWords)].Clear();
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                var patch = patches.Slice((y * width + x) * patchWords, patchWords);
+                for (int kh = 0; kh < 3; kh++)
+                {
+                    int iy = y + kh - 1;
+                    if ((uint)iy >= (uint)height) continue;
+                    for (int kw = 0; kw < 3; kw++)
+                    {
+                        int ix = x + kw - 1;
+                        if ((uint)ix >= (uint)width) continue;
+                        CopyBits(map, (iy * width + ix) * channels, patch, (kh * 3 + kw) * channels, channels);
+                    }
+                }
+            }
+    }
+
+    /// <summary>Copies count bits; the destination bits are zero beforehand (they are ORed in).</summary>
+    public static void CopyBits(ReadOnlySpan<ulong> src, int srcBit, Span<ulong> dst, int dstBit, int count)
+    {
+        if (((srcBit | dstBit | count) & 63) == 0)
+        {
+            src.Slice(srcBit >> 6, count >> 6).CopyTo(dst.Slice(dstBit >> 6, count >> 6));
+            return;
+        }
+        while (count > 0)
+        {
+            int sOff = srcBit & 63, dOff = dstBit & 63;
+            int take = Math.Min(count, Math.Min(64 - sOff, 64 - dOff));
+            ulong bits = src[srcBit >> 6] >> sOff;
+            if (take < 64) bits &= (1UL << take) - 1;
+            dst[dstBit >> 6] |= bits << dOff;
+            srcBit += take;
+            dstBit += take;
+            count -= take;
+        }
+    }
+}

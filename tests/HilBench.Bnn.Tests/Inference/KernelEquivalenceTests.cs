@@ -1,0 +1,119 @@
+using HilBench.Bnn.Inference;
+using HilBench.Bnn.Kernels;
+using HilBench.Bnn.Layers;
+using HilBench.Bnn.Model;
+using HilBench.Bnn.Tensors;
+using NUnit.Framework;
+
+namespace HilBench.Bnn.Tests.Inference;
+
+/// <summary>Every kernel path this CPU supports must reproduce the plain reference bit for bit.</summary>
+[TestFixture]
+public class KernelEquivalenceTests
+{
+    private static IEnumerable<KernelPath> Paths => KernelPaths.Supported();
+
+    internal static byte[] RandomPixels(int count, TensorShape shape, int seed)
+    {
+        var r = new Random(seed);
+        var px = new byte[count * shape.Size];
+        r.NextBytes(px);
+        // Fashion-MNIST-like: many zero pixels and a few saturated ones, so sums of every size occur.
+        for (int i = 0; i < px.Length; i++)
+        {
+            int k = r.Next(10);
+            if (k < 4) px[i] = 0;
+            else if (k == 4) px[i] = 255;
+        }
+        return px;
+    }
+
+    private static void AssertSameAsReference(BnnModel model, int count, int seed, int threads = 1)
+    {
+        var px = RandomPixels(count, model.InputShape, seed);
+        var reference = ReferenceInference.Run(model, px, count, captureLayers: true);
+        foreach (var path in Paths)
+        {
+            var result = new InferenceEngine(model, path).Run(px, count, threads, captureLayers: true);
+            Assert.That(result.Logits, Is.EqualTo(reference.Logits), $"logits on {path}");
+            Assert.That(result.Predictions, Is.EqualTo(reference.Predictions), $"predictions on {path}");
+            for (int b = 0; b < model.Blocks.Count; b++)
+            {
+                Assert.That(result.Layers![b].PreActivations, Is.EqualTo(reference.Layers![b].PreActivations), $"block {b} pre-activations on {path}");
+                Assert.That(result.Layers[b].Outputs?.Words, Is.EqualTo(reference.Layers[b].Outputs?.Words), $"block {b} outputs on {path}");
+            }
+        }
+    }
+
+    [Test]
+    public void ScalarPathIsAlwaysAvailable() => Assert.That(Paths, Does.Contain(KernelPath.Scalar));
+
+    [Test]
+    public void Mlp784_2048_2048_10MatchesReference() =>
+        AssertSameAsReference(ModelBuilder.Mlp(new Random(1)), count: 13, seed: 2);
+
+    [Test]
+    public void Vgg3MatchesReference() =>
+        AssertSameAsReference(ModelBuilder.Vgg3(new Random(3)), count: 5, seed: 4);
+
+    [Test]
+    public void MultiThreadedRunMatchesReference() =>
+        AssertSameAsReference(ModelBuilder.FromSpec("dense300,dense100,dense10", new TensorShape(8, 8, 1), new Random(5)), count: 203, seed: 6, threads: 2);
+
+    [TestCase(1)]
+    [TestCase(3)]
+    [TestCase(63)]
+    [TestCase(64)]
+    [TestCase(65)]
+    [TestCase(127)]
+    [TestCase(1000)]
+    public void OddFanInsMatchReference(int fanIn)
+    {
+        // fanIn pixels in the first layer, fanIn binary inputs in the second and third.
+        var model = ModelBuilder.FromSpec($"dense{fanIn},dense{fanIn},dense7", TensorShape.Vector(fanIn), new Random(fanIn));
+        AssertSameAsReference(model, count: 9, seed: fanIn + 1);
+    }
+
+    [TestCase(1, 1, 1)]
+    [TestCase(2, 2, 3)]
+    [TestCase(3, 5, 2)]
+    [TestCase(7, 7, 65)]
+    [TestCase(14, 14, 64)]
+    [TestCase(28, 28, 1)]
+    public void ConvFeatureMapsMatchReference(int h, int w, int c)
+    {
+        string spec = h >= 2 && w >= 2 ? "conv5,pool,conv70,dense33,dense4" : "conv5,conv70,dense33,dense4";
+        var model = ModelBuilder.FromSpec(spec, new TensorShape(h, w, c), new Random(h * 100 + w * 10 + c));
+        AssertSameAsReference(model, count: 6, seed: h + w + c);
+    }
+
+    [Test]
+    public void EmptyBatchGivesEmptyResult()
+    {
+        var engine = new InferenceEngine(ModelBuilder.FromSpec("dense8,dense3", TensorShape.Vector(5), new Random(1)));
+        var r = engine.Run(Array.Empty<byte>(), 0);
+        Assert.That(r.Count, Is.Zero);
+        Assert.That(r.Logits, Is.Empty);
+    }
+
+    [Test]
+    public void WrongInputLengthIsRefused()
+    {
+        var engine = new InferenceEngine(ModelBuilder.FromSpec("dense8,dense3", TensorShape.Vector(5), new Random(1)));
+        Assert.That(() => engine.Run(new byte[11], 2), Throws.ArgumentException.With.Message.Contains("expected 2 images"));
+    }
+
+    [Test]
+    public void LogitsTieGoesToLowestClass()
+    {
+        // All-zero weights give identical logits for every class.
+        var layer = new BinaryDense(TensorShape.Vector(4), new BitMatrix(3, 4));
+        var model = new BnnModel(TensorShape.Vector(4), [layer]);
+        foreach (var path in Paths)
+        {
+            var r = new InferenceEngine(model, path).Run(new byte[] { 1, 2, 3, 4 }, 1);
+            Assert.That(r.LogitsOf(0).ToArray(), Is.EqualTo(new[] { -10, -10, -10 }));
+            Assert.That(r.Predictions[0], Is.Zero);
+        }
+    }
+}
