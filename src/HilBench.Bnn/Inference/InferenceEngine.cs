@@ -16,11 +16,14 @@ public sealed class InferenceEngine
     private readonly Stage[] _stages;
     private readonly int _tile;
 
-    public InferenceEngine(BnnModel model, KernelPath path = KernelPath.Auto)
+    public InferenceEngine(BnnModel model, KernelPath path = KernelPath.Auto) : this(model, path, allowLookupKernels: true) { }
+
+    /// <param name="allowLookupKernels">false keeps binary layers on the XOR-popcount kernel even where the lookup kernel would be used (tests check both).</param>
+    internal InferenceEngine(BnnModel model, KernelPath path, bool allowLookupKernels)
     {
         Model = model;
         Path = KernelPaths.Resolve(path);
-        _stages = model.Blocks.Select(b => new Stage(b, Path)).ToArray();
+        _stages = model.Blocks.Select(b => new Stage(b, Path, allowLookupKernels)).ToArray();
         long perImage = _stages.Max(s => s.BytesPerImage) + model.InputShape.Size;
         _tile = (int)Math.Clamp(TileBytesBudget / perImage / 4 * 4, 4, 64);
     }
@@ -133,6 +136,7 @@ public sealed class InferenceEngine
             PatchBytes = new byte[t * e._stages.Max(s => s.PatchBytesPerImage)];
             PatchBits = new ulong[t * e._stages.Max(s => s.PatchWordsPerImage)];
             Scratch = new ushort[e._stages.Max(s => s.Pixels?.ScratchUShorts(t) ?? 0)];
+            LutScratch = new byte[e._stages.Max(s => s.Lut?.ScratchBytes ?? 0)];
         }
 
         public int[] Lin { get; }
@@ -142,12 +146,16 @@ public sealed class InferenceEngine
         public byte[] PatchBytes { get; }
         public ulong[] PatchBits { get; }
         public ushort[] Scratch { get; }
+        public byte[] LutScratch { get; }
     }
 
     /// <summary>One block compiled for a kernel path.</summary>
     private sealed class Stage
     {
-        public Stage(BnnBlock block, KernelPath path)
+        /// <summary>Below this many outputs the lookup kernel's 64-neuron blocks would mostly be padding.</summary>
+        private const int LookupMinOutputs = 32;
+
+        public Stage(BnnBlock block, KernelPath path, bool allowLookup)
         {
             Block = block;
             Index = block.Index;
@@ -158,7 +166,12 @@ public sealed class InferenceEngine
             IsConv = block.Linear is BinaryConv2d;
             Weights = block.Linear.Weights;
             if (block.ReadsPixels) Pixels = new PixelGemm(path, Weights);
-            else if (IsConv) Border = new ConvBorder(Weights, In.Height, In.Width, In.Channels);
+            else
+            {
+                if (IsConv) Border = new ConvBorder(Weights, In.Height, In.Width, In.Channels);
+                if (allowLookup && path == KernelPath.Vector512 && BinaryLutGemm.IsSupported && Weights.Rows >= LookupMinOutputs)
+                    Lut = new BinaryLutGemm(Weights);
+            }
             if (block.Threshold is { } t) Act = new Activation(t);
         }
 
@@ -172,6 +185,7 @@ public sealed class InferenceEngine
         public BitMatrix Weights { get; }
         public PixelGemm? Pixels { get; }
         public ConvBorder? Border { get; }
+        public BinaryLutGemm? Lut { get; }
         public Activation? Act { get; }
 
         private int Positions => IsConv ? In.Height * In.Width : 1;
@@ -203,15 +217,21 @@ public sealed class InferenceEngine
             int inWords = BitMatrix.WordsFor(In.Size);
             if (!IsConv)
             {
-                BinaryGemm.Run(path, bits[..(n * inWords)], n, Weights, lin, outs);
+                Binary(bits[..(n * inWords)], n, lin, ws, path);
                 return;
             }
             int pw = Weights.WordsPerRow;
             var patchBits = ws.PatchBits.AsSpan(0, n * Positions * pw);
             for (int i = 0; i < n; i++)
                 Im2Col.Bits(bits.Slice(i * inWords, inWords), In.Height, In.Width, In.Channels, patchBits.Slice(i * Positions * pw), pw);
-            BinaryGemm.Run(path, patchBits, n * Positions, Weights, lin, outs);
+            Binary(patchBits, n * Positions, lin, ws, path);
             for (int i = 0; i < n; i++) Border!.Apply(lin.Slice(i * Lin.Size, Lin.Size), outs);
+        }
+
+        private void Binary(ReadOnlySpan<ulong> x, int rows, Span<int> lin, Workspace ws, KernelPath path)
+        {
+            if (Lut is not null) Lut.Run(x, rows, lin, Weights.Rows, ws.LutScratch);
+            else BinaryGemm.Run(path, x, rows, Weights, lin, Weights.Rows);
         }
     }
 }

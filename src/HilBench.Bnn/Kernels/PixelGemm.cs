@@ -19,9 +19,13 @@ internal sealed unsafe class PixelGemm
 {
     private const int Group = 6;
     private const int Block = 32;
+    private const int Rows = 4;
 
-    /// <summary>Table sums reach 6*255 = 1530, so 16-bit lanes hold 42 groups; flush to 32 bits every 32.</summary>
-    private const int FlushGroups = 32;
+    /// <summary>Groups whose tables are held in registers at once (two registers per group and row).</summary>
+    private const int Chunk = 2;
+
+    /// <summary>Table sums reach 6*255 = 1530, so 16-bit lanes hold 42 groups; flush to 32 bits every 40.</summary>
+    private const int FlushGroups = 40;
 
     private readonly KernelPath _path;
     private readonly BitMatrix _w;
@@ -43,7 +47,8 @@ internal sealed unsafe class PixelGemm
         _w = weights;
         _n = weights.Columns;
         _outs = weights.Rows;
-        _groups = (_n + Group - 1) / Group;
+        // Rounded up to whole chunks; the extra groups have zero pixels and zero weight patterns.
+        _groups = ((_n + Group - 1) / Group + Chunk - 1) / Chunk * Chunk;
         _blocks = (_outs + Block - 1) / Block;
         _paddedN = (_n + 31) & ~31;
         if (path == KernelPath.Vector512)
@@ -66,7 +71,7 @@ internal sealed unsafe class PixelGemm
     /// <summary>Bytes of scratch <see cref="Run"/> needs for <paramref name="rows"/> rows.</summary>
     public int ScratchUShorts(int rows) => _path switch
     {
-        KernelPath.Vector512 => 2 * _groups * 64,
+        KernelPath.Vector512 => Rows * _groups * 64 + Rows * _blocks * Block * (1 + 2) + Rows * _groups,
         KernelPath.Vector256 => (_paddedN + 1) / 2,
         _ => 0,
     };
@@ -152,7 +157,7 @@ internal sealed unsafe class PixelGemm
         }
     }
 
-    private void Run512(byte* x, int rows, int* a, int aStride, ushort* tables)
+    private void Run512(byte* x, int rows, int* a, int aStride, ushort* scratch)
     {
         // Lane p of mask k is all ones when bit k of p is set: table entry p = sum of the pixels selected by p.
         Span<Vector512<ushort>> bitMask = stackalloc Vector512<ushort>[Group - 1];
@@ -162,62 +167,114 @@ internal sealed unsafe class PixelGemm
             for (int p = 0; p < 32; p++) lanes[p] = (p >> k & 1) != 0 ? ushort.MaxValue : (ushort)0;
             bitMask[k] = Vector512.Create(lanes);
         }
-        Span<int> partial = stackalloc int[Block];
+        int tableUShorts = _groups * 64;
+        int counters = Rows * _blocks * Block;
+        ushort* tables = scratch;
+        ushort* acc16 = tables + Rows * tableUShorts;
+        uint* acc32 = (uint*)(acc16 + counters);
+        byte* nonzero = (byte*)(acc32 + counters);
+        Span<int> sums = stackalloc int[Rows];
         fixed (ushort* pp = _patterns)
         {
-            for (int r = 0; r < rows; r++)
+            for (int r0 = 0; r0 < rows; r0 += Rows)
             {
-                byte* xr = x + (long)r * _n;
-                BuildTables(xr, tables, bitMask);
-                var sum = Vector512.Create(PixelSum(xr, _n));
-                for (int b = 0; b < _blocks; b++)
+                int nr = Math.Min(Rows, rows - r0);
+                new Span<byte>(nonzero, _groups).Clear();
+                for (int r = 0; r < Rows; r++)
                 {
-                    ushort* pat = pp + (long)b * _groups * Block;
-                    Vector512<uint> lo = default, hi = default;
-                    for (int g = 0; g < _groups;)
+                    // Missing rows of the last quad get all-zero tables; their results are dropped.
+                    if (r < nr) sums[r] = BuildTables(x + (long)(r0 + r) * _n, tables + r * tableUShorts, bitMask, nonzero);
+                    else new Span<ushort>(tables + r * tableUShorts, tableUShorts).Clear();
+                }
+                new Span<ushort>(acc16, counters).Clear();
+                new Span<uint>(acc32, counters).Clear();
+                for (int g0 = 0; g0 < _groups; g0 += Chunk)
+                {
+                    // Background pixels are zero in many images: a chunk that is zero in all four rows adds nothing.
+                    if (nonzero[g0] != 0) Chunk4x2(pp, tables, tableUShorts, g0, acc16);
+                    int done = g0 + Chunk;
+                    if (done % FlushGroups == 0 || done == _groups) Flush(acc16, acc32, counters);
+                }
+                for (int r = 0; r < nr; r++)
+                {
+                    var sum = Vector512.Create(sums[r]);
+                    for (int b = 0; b < _blocks; b++)
                     {
-                        int end = Math.Min(_groups, g + FlushGroups);
-                        Vector512<ushort> acc = default;
-                        for (; g < end; g++)
-                            acc += Avx512BW.PermuteVar32x16x2(Vector512.Load(tables + g * 64), Vector512.Load(pat + g * Block), Vector512.Load(tables + g * 64 + 32));
-                        var (l, h) = Vector512.Widen(acc);
-                        lo += l;
-                        hi += h;
-                    }
-                    var outLo = lo.AsInt32() * 2 - sum;
-                    var outHi = hi.AsInt32() * 2 - sum;
-                    int* ar = a + (long)r * aStride + b * Block;
-                    int valid = Math.Min(Block, _outs - b * Block);
-                    if (valid == Block)
-                    {
-                        outLo.Store(ar);
-                        outHi.Store(ar + 16);
-                    }
-                    else
-                    {
-                        fixed (int* pt = partial)
-                        {
-                            outLo.Store(pt);
-                            outHi.Store(pt + 16);
-                        }
-                        partial[..valid].CopyTo(new Span<int>(ar, valid));
+                        uint* c = acc32 + (b * Rows + r) * Block;
+                        var outLo = Vector512.Load(c).AsInt32() * 2 - sum;
+                        var outHi = Vector512.Load(c + 16).AsInt32() * 2 - sum;
+                        // Reuse the counters as staging: this row and block are final.
+                        outLo.Store((int*)c);
+                        outHi.Store((int*)c + 16);
+                        int valid = Math.Min(Block, _outs - b * Block);
+                        new ReadOnlySpan<int>(c, valid).CopyTo(new Span<int>(a + (long)(r0 + r) * aStride + b * Block, valid));
                     }
                 }
             }
         }
     }
 
-    private void BuildTables(byte* xr, ushort* tables, ReadOnlySpan<Vector512<ushort>> bitMask)
+    /// <summary>
+    /// Groups g0 and g0+1 of four rows against every 32-neuron block; the eight two-register tables stay
+    /// in registers while the weight patterns stream past.
+    /// </summary>
+    private void Chunk4x2(ushort* pat, ushort* tables, int tableUShorts, int g0, ushort* acc16)
     {
+        ushort* t = tables + g0 * 64;
+        var l00 = Vector512.Load(t); var h00 = Vector512.Load(t + 32); var l01 = Vector512.Load(t + 64); var h01 = Vector512.Load(t + 96);
+        t += tableUShorts;
+        var l10 = Vector512.Load(t); var h10 = Vector512.Load(t + 32); var l11 = Vector512.Load(t + 64); var h11 = Vector512.Load(t + 96);
+        t += tableUShorts;
+        var l20 = Vector512.Load(t); var h20 = Vector512.Load(t + 32); var l21 = Vector512.Load(t + 64); var h21 = Vector512.Load(t + 96);
+        t += tableUShorts;
+        var l30 = Vector512.Load(t); var h30 = Vector512.Load(t + 32); var l31 = Vector512.Load(t + 64); var h31 = Vector512.Load(t + 96);
+        for (int b = 0; b < _blocks; b++)
+        {
+            ushort* p = pat + ((long)b * _groups + g0) * Block;
+            ushort* c = acc16 + b * Rows * Block;
+            var i0 = Vector512.Load(p);
+            var i1 = Vector512.Load(p + Block);
+            (Vector512.Load(c) + Avx512BW.PermuteVar32x16x2(l00, i0, h00) + Avx512BW.PermuteVar32x16x2(l01, i1, h01)).Store(c);
+            (Vector512.Load(c + Block) + Avx512BW.PermuteVar32x16x2(l10, i0, h10) + Avx512BW.PermuteVar32x16x2(l11, i1, h11)).Store(c + Block);
+            (Vector512.Load(c + 2 * Block) + Avx512BW.PermuteVar32x16x2(l20, i0, h20) + Avx512BW.PermuteVar32x16x2(l21, i1, h21)).Store(c + 2 * Block);
+            (Vector512.Load(c + 3 * Block) + Avx512BW.PermuteVar32x16x2(l30, i0, h30) + Avx512BW.PermuteVar32x16x2(l31, i1, h31)).Store(c + 3 * Block);
+        }
+    }
+
+    /// <summary>Moves the 16-bit counters into the 32-bit ones before they can overflow.</summary>
+    private static void Flush(ushort* acc16, uint* acc32, int counters)
+    {
+        for (int i = 0; i < counters; i += 32)
+        {
+            var (l, h) = Vector512.Widen(Vector512.Load(acc16 + i));
+            (Vector512.Load(acc32 + i) + l).Store(acc32 + i);
+            (Vector512.Load(acc32 + i + 16) + h).Store(acc32 + i + 16);
+            Vector512<ushort>.Zero.Store(acc16 + i);
+        }
+    }
+
+    /// <summary>Builds one row's tables, marks groups with any non-zero pixel, returns the row's pixel sum.</summary>
+    private int BuildTables(byte* xr, ushort* tables, ReadOnlySpan<Vector512<ushort>> bitMask, byte* nonzero)
+    {
+        int sum = 0;
         for (int g = 0; g < _groups; g++)
         {
             int i0 = g * Group;
             var low = Vector512<ushort>.Zero;
+            int groupSum = 0;
             for (int k = 0; k < Group - 1; k++)
-                if (i0 + k < _n) low += Vector512.Create((ushort)xr[i0 + k]) & bitMask[k];
+                if (i0 + k < _n)
+                {
+                    groupSum += xr[i0 + k];
+                    low += Vector512.Create((ushort)xr[i0 + k]) & bitMask[k];
+                }
             ushort top = i0 + Group - 1 < _n ? xr[i0 + Group - 1] : (ushort)0;
+            groupSum += top;
+            sum += groupSum;
+            if (groupSum != 0) nonzero[g & ~(Chunk - 1)] = 1;
             low.Store(tables + g * 64);
             (low + Vector512.Create(top)).Store(tables + g * 64 + 32);
         }
+        return sum;
     }
 }

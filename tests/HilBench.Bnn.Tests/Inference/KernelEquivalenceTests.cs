@@ -13,6 +13,10 @@ public class KernelEquivalenceTests
 {
     private static IEnumerable<KernelPath> Paths => KernelPaths.Supported();
 
+    /// <summary>Every supported path, and the 512-bit path once more with binary layers forced onto the XOR-popcount kernel.</summary>
+    private static IEnumerable<(KernelPath Path, bool Lookup)> Variants =>
+        Paths.Select(p => (p, true)).Concat(Paths.Where(p => p == KernelPath.Vector512).Select(p => (p, false)));
+
     internal static byte[] RandomPixels(int count, TensorShape shape, int seed)
     {
         var r = new Random(seed);
@@ -28,19 +32,22 @@ public class KernelEquivalenceTests
         return px;
     }
 
-    private static void AssertSameAsReference(BnnModel model, int count, int seed, int threads = 1)
+    private static void AssertSameAsReference(BnnModel model, int count, int seed, int threads = 1) =>
+        AssertSameAsReference(model, RandomPixels(count, model.InputShape, seed), count, threads);
+
+    private static void AssertSameAsReference(BnnModel model, byte[] px, int count, int threads = 1)
     {
-        var px = RandomPixels(count, model.InputShape, seed);
         var reference = ReferenceInference.Run(model, px, count, captureLayers: true);
-        foreach (var path in Paths)
+        foreach (var (path, lookup) in Variants)
         {
-            var result = new InferenceEngine(model, path).Run(px, count, threads, captureLayers: true);
-            Assert.That(result.Logits, Is.EqualTo(reference.Logits), $"logits on {path}");
-            Assert.That(result.Predictions, Is.EqualTo(reference.Predictions), $"predictions on {path}");
+            var result = new InferenceEngine(model, path, lookup).Run(px, count, threads, captureLayers: true);
+            string name = lookup ? path.ToString() : $"{path} without lookup kernels";
+            Assert.That(result.Logits, Is.EqualTo(reference.Logits), $"logits on {name}");
+            Assert.That(result.Predictions, Is.EqualTo(reference.Predictions), $"predictions on {name}");
             for (int b = 0; b < model.Blocks.Count; b++)
             {
-                Assert.That(result.Layers![b].PreActivations, Is.EqualTo(reference.Layers![b].PreActivations), $"block {b} pre-activations on {path}");
-                Assert.That(result.Layers[b].Outputs?.Words, Is.EqualTo(reference.Layers[b].Outputs?.Words), $"block {b} outputs on {path}");
+                Assert.That(result.Layers![b].PreActivations, Is.EqualTo(reference.Layers![b].PreActivations), $"block {b} pre-activations on {name}");
+                Assert.That(result.Layers[b].Outputs?.Words, Is.EqualTo(reference.Layers[b].Outputs?.Words), $"block {b} outputs on {name}");
             }
         }
     }
@@ -51,6 +58,26 @@ public class KernelEquivalenceTests
     [Test]
     public void Mlp784_2048_2048_10MatchesReference() =>
         AssertSameAsReference(ModelBuilder.Mlp(new Random(1)), count: 13, seed: 2);
+
+    [Test]
+    public void FashionMnistImagesMatchReference()
+    {
+        // Real images have all-zero background regions, which the pixel kernel skips.
+        var test = HilBench.Bnn.Data.IdxDataset.LoadTest(HilBench.Bnn.Data.IdxDataset.DefaultDirectory()).Take(37);
+        AssertSameAsReference(ModelBuilder.Mlp(new Random(11)), test.Pixels, test.Count);
+        AssertSameAsReference(ModelBuilder.Vgg3(new Random(12)), test.Take(6).Pixels, 6);
+    }
+
+    [Test]
+    public void ImagesWithBlankRegionsMatchReference()
+    {
+        var model = ModelBuilder.FromSpec("dense100,dense10", new TensorShape(8, 8, 1), new Random(13));
+        var px = RandomPixels(11, model.InputShape, 14);
+        for (int i = 0; i < 11; i++)
+            for (int p = 0; p < 64; p++)
+                if (p < 8 * (i % 5) || i == 3) px[i * 64 + p] = 0; // blank top rows of growing height, one blank image
+        AssertSameAsReference(model, px, 11);
+    }
 
     [Test]
     public void Vgg3MatchesReference() =>

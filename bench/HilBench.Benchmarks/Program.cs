@@ -1,0 +1,9 @@
+using BenchmarkDotNet.Running;
+using HilBench.Benchmarks;
+
+if (args.Length > 0 && args[0] == "probe")
+{
+    KernelProbe.Run();
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(KernelProbe).Assembly).Run(args);
