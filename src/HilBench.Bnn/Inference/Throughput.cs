@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using HilBench.Bnn.Kernels;
 
 namespace HilBench.Bnn.Inference;
 
@@ -83,20 +84,16 @@ public static class Throughput
 
     private static unsafe long XorPopcount256(ulong[] a, ulong[] b)
     {
-        var lut = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var lut = BinaryGemm.NibbleCounts256;
         var nib = Vector256.Create((byte)0x0F);
         var total = Vector256<ulong>.Zero;
         fixed (ulong* pa = a, pb = b)
         {
             for (int i = 0; i < a.Length;)
             {
-                int end = Math.Min(a.Length, i + 4 * 31);
+                int end = Math.Min(a.Length, i + 4 * BinaryGemm.FlushEvery);
                 var acc = Vector256<byte>.Zero;
-                for (; i < end; i += 4)
-                {
-                    var v = Vector256.Load(pa + i) ^ Vector256.Load(pb + i);
-                    acc += Avx2.Shuffle(lut, v.AsByte() & nib) + Avx2.Shuffle(lut, Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nib);
-                }
+                for (; i < end; i += 4) acc += BinaryGemm.Count256(Vector256.Load(pa + i) ^ Vector256.Load(pb + i), lut, nib);
                 total += Avx2.SumAbsoluteDifferences(acc, Vector256<byte>.Zero).AsUInt64();
             }
         }
@@ -105,21 +102,16 @@ public static class Throughput
 
     private static unsafe long XorPopcount512(ulong[] a, ulong[] b)
     {
-        var lut = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-            0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var lut = BinaryGemm.NibbleCounts512;
         var nib = Vector512.Create((byte)0x0F);
         var total = Vector512<ulong>.Zero;
         fixed (ulong* pa = a, pb = b)
         {
             for (int i = 0; i < a.Length;)
             {
-                int end = Math.Min(a.Length, i + 8 * 31);
+                int end = Math.Min(a.Length, i + 8 * BinaryGemm.FlushEvery);
                 var acc = Vector512<byte>.Zero;
-                for (; i < end; i += 8)
-                {
-                    var v = Vector512.Load(pa + i) ^ Vector512.Load(pb + i);
-                    acc += Avx512BW.Shuffle(lut, v.AsByte() & nib) + Avx512BW.Shuffle(lut, Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nib);
-                }
+                for (; i < end; i += 8) acc += BinaryGemm.Count512(Vector512.Load(pa + i) ^ Vector512.Load(pb + i), lut, nib);
                 total += Avx512BW.SumAbsoluteDifferences(acc, Vector512<byte>.Zero).AsUInt64();
             }
         }

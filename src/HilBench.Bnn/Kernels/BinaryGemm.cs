@@ -16,7 +16,13 @@ namespace HilBench.Bnn.Kernels;
 internal static unsafe class BinaryGemm
 {
     /// <summary>Byte-wise popcounts can be summed this many times before a byte overflows (8 * 31 = 248).</summary>
-    private const int FlushEvery = 31;
+    internal const int FlushEvery = 31;
+
+    /// <summary>Popcount of every 4-bit value, repeated in each 128-bit lane for vpshufb.</summary>
+    internal static Vector512<byte> NibbleCounts512 => Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+            0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+
+    internal static Vector256<byte> NibbleCounts256 => Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
 
     public static void Run(KernelPath path, ReadOnlySpan<ulong> x, int rows, BitMatrix w, Span<int> a, int aStride)
     {
@@ -57,8 +63,7 @@ internal static unsafe class BinaryGemm
     {
         const int lanes = 8;
         int chunks = words / lanes, tail = chunks * lanes;
-        var lut = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-            0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var lut = NibbleCounts512;
         var nib = Vector512.Create((byte)0x0F);
         int r = 0;
         for (; r + 4 <= rows; r += 4)
@@ -112,7 +117,7 @@ internal static unsafe class BinaryGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Count512(Vector512<ulong> v, Vector512<byte> lut, Vector512<byte> nib)
+    internal static Vector512<byte> Count512(Vector512<ulong> v, Vector512<byte> lut, Vector512<byte> nib)
     {
         var bytes = v.AsByte();
         var high = Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte();
@@ -123,7 +128,7 @@ internal static unsafe class BinaryGemm
     {
         const int lanes = 4;
         int chunks = words / lanes, tail = chunks * lanes;
-        var lut = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var lut = NibbleCounts256;
         var nib = Vector256.Create((byte)0x0F);
         int r = 0;
         for (; r + 4 <= rows; r += 4)
@@ -177,7 +182,7 @@ internal static unsafe class BinaryGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Count256(Vector256<ulong> v, Vector256<byte> lut, Vector256<byte> nib)
+    internal static Vector256<byte> Count256(Vector256<ulong> v, Vector256<byte> lut, Vector256<byte> nib)
     {
         var bytes = v.AsByte();
         var high = Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte();
