@@ -1,0 +1,48 @@
+using System.Text.Json;
+
+namespace HilBench.Cli.Tests;
+
+/// <summary>What one in-process run of hilbench printed and returned.</summary>
+public sealed record CliRun(int ExitCode, string Stdout, string Stderr)
+{
+    public JsonElement Json() => JsonDocument.Parse(Stdout).RootElement;
+
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}
+
+/// <summary>Runs the hilbench command line in-process with captured output, as the executable would run it with redirected output.</summary>
+public static class Cli
+{
+    public static CliRun Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return new CliRun(code, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Runs and asserts success, so a failing command shows its output in the test report.</summary>
+    public static CliRun Ok(params string[] args)
+    {
+        var run = Run(args);
+        Assert.That(run.ExitCode, Is.Zero, run.ToString);
+        return run;
+    }
+}
+
+/// <summary>A fresh directory per fixture, removed afterwards.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public TempDirectory() =>
+        Path = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "hilbench-cli-tests", System.IO.Path.GetRandomFileName())).FullName;
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); }
+        catch (IOException) { }
+    }
+}
