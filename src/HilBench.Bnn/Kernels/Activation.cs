@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using HilBench.Bnn.Layers;
 using HilBench.Bnn.Tensors;
@@ -27,6 +28,7 @@ internal sealed class Activation
     }
 
     /// <summary>Writes one image's outputs as bits (bit 1 = +1) into a zeroed row of words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Threshold(KernelPath path, ReadOnlySpan<int> a, Span<ulong> bits)
     {
         int i = 0;
@@ -60,6 +62,7 @@ internal sealed class Activation
     }
 
     /// <summary>2x2 stride-2 max pool of one image's channels-last map.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool(ReadOnlySpan<int> a, TensorShape input, Span<int> pooled)
     {
         int c = input.Channels, w = input.Width, ow = input.Width / 2, oh = input.Height / 2;

@@ -41,6 +41,7 @@ internal static unsafe class BinaryGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunScalar(ulong* x, int rows, ulong* w, int outs, int words, int n, int* a, int aStride)
     {
         for (int r = 0; r < rows; r++)
@@ -59,6 +60,7 @@ internal static unsafe class BinaryGemm
         return c;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run512(ulong* x, int rows, ulong* w, int outs, int words, int n, int* a, int aStride)
     {
         const int lanes = 8;
@@ -124,6 +126,7 @@ internal static unsafe class BinaryGemm
         return Avx512BW.Shuffle(lut, bytes & nib) + Avx512BW.Shuffle(lut, high & nib);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run256(ulong* x, int rows, ulong* w, int outs, int words, int n, int* a, int aStride)
     {
         const int lanes = 4;

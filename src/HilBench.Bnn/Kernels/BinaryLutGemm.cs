@@ -50,14 +50,17 @@ internal sealed unsafe class BinaryLutGemm
         {
             var row = weights.Row(o);
             for (int g = 0; g < _groups; g++)
-                _patterns[((o / Block) * _groups + g) * Block + o % Block] = (byte)GroupBits(row, g);
+                _patterns[PatternOffset(o / Block, g) + o % Block] = (byte)GroupBits(row, g);
         }
     }
 
-    /// <summary>Bytes of scratch for one call: four rows of tables plus byte and 16-bit counters.</summary>
-    public int ScratchBytes => Rows * _groups * 64 + Rows * _blocks * Block * (1 + sizeof(ushort));
+    /// <summary>
+    /// Patterns are laid out chunk by chunk, then block by block, so that the weights one chunk of
+    /// groups needs for all blocks are one sequential stream.
+    /// </summary>
+    private int PatternOffset(int block, int group) => ((group / Chunk * _blocks + block) * Chunk + group % Chunk) * Block;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>Bits [6g, 6g + 6) of a row (zero past its end).</summary>
     private static int GroupBits(ReadOnlySpan<ulong> row, int g)
     {
         int bit = g * Group, w = bit >> 6, off = bit & 63;
@@ -67,104 +70,163 @@ internal sealed unsafe class BinaryLutGemm
         return (int)(v & 63);
     }
 
+    private int GroupChunks => (_groups + 63) / 64;
+
+    private int StagingBytes => 48 * (GroupChunks - 1) + 64;
+
+    private int ValueBytes => 64 * GroupChunks;
+
+    /// <summary>Bytes of scratch for one call: a staging copy of a row, four rows of group values, byte and 16-bit counters.</summary>
+    public int ScratchBytes => StagingBytes + Rows * ValueBytes + Rows * _blocks * Block * (1 + sizeof(ushort));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(ReadOnlySpan<ulong> x, int rows, Span<int> a, int aStride, Span<byte> scratch)
     {
         if (x.Length < rows * _words) throw new ArgumentException("input rows are shorter than the weight rows");
         if (aStride < _outs || a.Length < (rows - 1) * aStride + _outs) throw new ArgumentException("output buffer too small");
         if (scratch.Length < ScratchBytes) throw new ArgumentException("scratch too small");
-        var pc6 = Vector512.Create(Enumerable.Range(0, 64).Select(i => (byte)BitOperations.PopCount((uint)i)).ToArray());
-        var iota = Vector512.Create(Enumerable.Range(0, 64).Select(i => (byte)i).ToArray());
         Span<int> counts = stackalloc int[Block];
-        int tableBytes = _groups * 64;
         int counters = Rows * _blocks * Block;
-        fixed (byte* tables = scratch, pat = _patterns)
-        fixed (int* pcounts = counts)
+        fixed (byte* baseScratch = scratch, pat = _patterns)
+        fixed (ulong* px = x)
+        fixed (int* pcounts = counts, pa = a)
         {
-            byte* acc8 = tables + Rows * tableBytes;
+            byte* staging = baseScratch;
+            byte* values = staging + StagingBytes;
+            byte* acc8 = values + Rows * ValueBytes;
             ushort* acc16 = (ushort*)(acc8 + counters);
             for (int r0 = 0; r0 < rows; r0 += Rows)
             {
                 int nr = Math.Min(Rows, rows - r0);
                 for (int r = 0; r < Rows; r++)
                 {
-                    byte* t = tables + r * tableBytes;
-                    // Missing rows of the last quad get the tables of an all-zero row; their results are dropped.
-                    var row = r < nr ? x.Slice((r0 + r) * _words, _words) : default;
-                    for (int g = 0; g < _groups; g++)
-                        Avx512Vbmi.PermuteVar64x8(pc6, iota ^ Vector512.Create((byte)(r < nr ? GroupBits(row, g) : 0))).Store(t + g * 64);
+                    // Missing rows of the last quad read as all-zero; their results are dropped.
+                    if (r < nr) GroupValues(px + (long)(r0 + r) * _words, staging, values + r * ValueBytes);
+                    else new Span<byte>(values + r * ValueBytes, ValueBytes).Clear();
                 }
-                new Span<byte>(acc8, counters).Clear();
-                new Span<ushort>(acc16, counters).Clear();
                 for (int g0 = 0; g0 < _groups; g0 += Chunk)
                 {
-                    Chunk4x4(pat, tables, tableBytes, g0, acc8);
                     int done = g0 + Chunk;
-                    if (done % FlushGroups == 0 || done == _groups) Flush(acc8, acc16, counters);
+                    bool resume = g0 % FlushGroups != 0;
+                    bool flush = done % FlushGroups == 0 || done == _groups;
+                    Chunk4x4(pat, values, g0, acc8, acc16, resume, flush, firstFlush: done <= FlushGroups);
                 }
                 for (int r = 0; r < nr; r++)
                     for (int b = 0; b < _blocks; b++)
-                        Emit(acc16 + (b * Rows + r) * Block, pcounts, a, r0 + r, aStride, b);
+                        Emit(acc16 + (b * Rows + r) * Block, pcounts, pa + (long)(r0 + r) * aStride, b);
             }
         }
     }
 
-    /// <summary>
-    /// Groups g0..g0+3 of four rows against every 64-neuron block. The sixteen tables stay in registers
-    /// while the weight patterns stream past, so a permute needs a quarter of a load; loads, not
-    /// permutes, were the limit when each permute fetched its table from memory.
-    /// </summary>
-    private void Chunk4x4(byte* pat, byte* tables, int tableBytes, int g0, byte* acc8)
+    /// <summary>Byte (8k + j) of the spread picks source byte 6k + j: qword k then starts at row bit 48k.</summary>
+    private static readonly Vector512<byte> Spread = Vector512.Create(Enumerable.Range(0, 64).Select(i => (byte)(i / 8 * 6 + i % 8)).ToArray());
+
+    /// <summary>Byte j of each qword takes the 8 bits from bit 6j (vpmultishiftqb): group 8k + j in its low six bits.</summary>
+    private static readonly Vector512<byte> Shifts = Vector512.Create(Enumerable.Range(0, 64).Select(i => (byte)(i % 8 * 6)).ToArray());
+
+    private static readonly Vector512<byte> SixBitCounts = Vector512.Create(Enumerable.Range(0, 64).Select(i => (byte)BitOperations.PopCount((uint)i)).ToArray());
+
+    private static readonly Vector512<byte> Identity = Vector512.Create(Enumerable.Range(0, 64).Select(i => (byte)i).ToArray());
+
+    /// <summary>Writes byte g = bits [6g, 6g + 6) of the row, 64 groups (48 bytes of the row) per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void GroupValues(ulong* row, byte* staging, byte* values)
     {
-        byte* t = tables + g0 * 64;
-        var t00 = Vector512.Load(t); var t01 = Vector512.Load(t + 64); var t02 = Vector512.Load(t + 128); var t03 = Vector512.Load(t + 192);
-        t += tableBytes;
-        var t10 = Vector512.Load(t); var t11 = Vector512.Load(t + 64); var t12 = Vector512.Load(t + 128); var t13 = Vector512.Load(t + 192);
-        t += tableBytes;
-        var t20 = Vector512.Load(t); var t21 = Vector512.Load(t + 64); var t22 = Vector512.Load(t + 128); var t23 = Vector512.Load(t + 192);
-        t += tableBytes;
-        var t30 = Vector512.Load(t); var t31 = Vector512.Load(t + 64); var t32 = Vector512.Load(t + 128); var t33 = Vector512.Load(t + 192);
+        int rowBytes = _words * 8;
+        new ReadOnlySpan<byte>(row, rowBytes).CopyTo(new Span<byte>(staging, rowBytes));
+        new Span<byte>(staging + rowBytes, Math.Max(0, StagingBytes - rowBytes)).Clear();
+        var six = Vector512.Create((byte)63);
+        for (int c = 0; c < GroupChunks; c++)
+        {
+            var qwords = Avx512Vbmi.PermuteVar64x8(Vector512.Load(staging + 48 * c), Spread).AsUInt64();
+            (Avx512Vbmi.MultiShift(Shifts, qwords) & six).Store(values + 64 * c);
+        }
+    }
+
+    /// <summary>popcount(p XOR v) for every 6-bit pattern p: the table of a group whose input bits are v.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Table(byte v) => Avx512Vbmi.PermuteVar64x8(SixBitCounts, Identity ^ Vector512.Create(v));
+
+    /// <summary>
+    /// Groups g0..g0+3 of four rows against every 64-neuron block. The sixteen tables are built in
+    /// registers and stay there while the weight patterns stream past, so a permute needs a quarter of
+    /// a load; loads, not permutes, were the limit when each permute fetched its table from memory.
+    /// Byte counters continue from acc8 when <paramref name="resume"/>; on <paramref name="flush"/>
+    /// they are widened into the 16-bit counters (stored over them on the first flush) instead of kept.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Chunk4x4(byte* pat, byte* values, int g0, byte* acc8, ushort* acc16, bool resume, bool flush, bool firstFlush)
+    {
+        byte* v = values + g0;
+        var t00 = Table(v[0]); var t01 = Table(v[1]); var t02 = Table(v[2]); var t03 = Table(v[3]);
+        v += ValueBytes;
+        var t10 = Table(v[0]); var t11 = Table(v[1]); var t12 = Table(v[2]); var t13 = Table(v[3]);
+        v += ValueBytes;
+        var t20 = Table(v[0]); var t21 = Table(v[1]); var t22 = Table(v[2]); var t23 = Table(v[3]);
+        v += ValueBytes;
+        var t30 = Table(v[0]); var t31 = Table(v[1]); var t32 = Table(v[2]); var t33 = Table(v[3]);
         for (int b = 0; b < _blocks; b++)
         {
-            byte* p = pat + ((long)b * _groups + g0) * Block;
+            byte* p = pat + PatternOffset(b, g0);
             byte* c = acc8 + b * Rows * Block;
+            ushort* w = acc16 + b * Rows * Block;
             var i0 = Vector512.Load(p);
             var i1 = Vector512.Load(p + Block);
             var i2 = Vector512.Load(p + 2 * Block);
             var i3 = Vector512.Load(p + 3 * Block);
-            (Vector512.Load(c) + Avx512Vbmi.PermuteVar64x8(t00, i0) + Avx512Vbmi.PermuteVar64x8(t01, i1)
-                + Avx512Vbmi.PermuteVar64x8(t02, i2) + Avx512Vbmi.PermuteVar64x8(t03, i3)).Store(c);
-            (Vector512.Load(c + Block) + Avx512Vbmi.PermuteVar64x8(t10, i0) + Avx512Vbmi.PermuteVar64x8(t11, i1)
-                + Avx512Vbmi.PermuteVar64x8(t12, i2) + Avx512Vbmi.PermuteVar64x8(t13, i3)).Store(c + Block);
-            (Vector512.Load(c + 2 * Block) + Avx512Vbmi.PermuteVar64x8(t20, i0) + Avx512Vbmi.PermuteVar64x8(t21, i1)
-                + Avx512Vbmi.PermuteVar64x8(t22, i2) + Avx512Vbmi.PermuteVar64x8(t23, i3)).Store(c + 2 * Block);
-            (Vector512.Load(c + 3 * Block) + Avx512Vbmi.PermuteVar64x8(t30, i0) + Avx512Vbmi.PermuteVar64x8(t31, i1)
-                + Avx512Vbmi.PermuteVar64x8(t32, i2) + Avx512Vbmi.PermuteVar64x8(t33, i3)).Store(c + 3 * Block);
+            var s0 = Avx512Vbmi.PermuteVar64x8(t00, i0) + Avx512Vbmi.PermuteVar64x8(t01, i1) + Avx512Vbmi.PermuteVar64x8(t02, i2) + Avx512Vbmi.PermuteVar64x8(t03, i3);
+            var s1 = Avx512Vbmi.PermuteVar64x8(t10, i0) + Avx512Vbmi.PermuteVar64x8(t11, i1) + Avx512Vbmi.PermuteVar64x8(t12, i2) + Avx512Vbmi.PermuteVar64x8(t13, i3);
+            var s2 = Avx512Vbmi.PermuteVar64x8(t20, i0) + Avx512Vbmi.PermuteVar64x8(t21, i1) + Avx512Vbmi.PermuteVar64x8(t22, i2) + Avx512Vbmi.PermuteVar64x8(t23, i3);
+            var s3 = Avx512Vbmi.PermuteVar64x8(t30, i0) + Avx512Vbmi.PermuteVar64x8(t31, i1) + Avx512Vbmi.PermuteVar64x8(t32, i2) + Avx512Vbmi.PermuteVar64x8(t33, i3);
+            if (resume)
+            {
+                s0 += Vector512.Load(c);
+                s1 += Vector512.Load(c + Block);
+                s2 += Vector512.Load(c + 2 * Block);
+                s3 += Vector512.Load(c + 3 * Block);
+            }
+            if (!flush)
+            {
+                s0.Store(c);
+                s1.Store(c + Block);
+                s2.Store(c + 2 * Block);
+                s3.Store(c + 3 * Block);
+                continue;
+            }
+            Widen(s0, w, firstFlush);
+            Widen(s1, w + Block, firstFlush);
+            Widen(s2, w + 2 * Block, firstFlush);
+            Widen(s3, w + 3 * Block, firstFlush);
         }
     }
 
-    /// <summary>Moves the byte counters into the 16-bit ones before they can overflow.</summary>
-    private static void Flush(byte* acc8, ushort* acc16, int counters)
+    /// <summary>Adds (or, on the first flush, stores) 64 byte counters into 16-bit counters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen(Vector512<byte> counts, ushort* w, bool first)
     {
-        for (int i = 0; i < counters; i += 64)
+        var (l, h) = Vector512.Widen(counts);
+        if (!first)
         {
-            var (l, h) = Vector512.Widen(Vector512.Load(acc8 + i));
-            (Vector512.Load(acc16 + i) + l).Store(acc16 + i);
-            (Vector512.Load(acc16 + i + 32) + h).Store(acc16 + i + 32);
-            Vector512<byte>.Zero.Store(acc8 + i);
+            l += Vector512.Load(w);
+            h += Vector512.Load(w + 32);
         }
+        l.Store(w);
+        h.Store(w + 32);
     }
 
     /// <summary>Writes n - 2 * disagreements for the block's valid neurons of row r.</summary>
-    private void Emit(ushort* acc, int* counts, Span<int> a, int r, int aStride, int b)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Emit(ushort* acc, int* staging, int* ar, int b)
     {
         var n = Vector512.Create(_n);
         var (c0, c1) = Vector512.Widen(Vector512.Load(acc));
         var (c2, c3) = Vector512.Widen(Vector512.Load(acc + 32));
-        (n - c0.AsInt32() * 2).Store(counts);
-        (n - c1.AsInt32() * 2).Store(counts + 16);
-        (n - c2.AsInt32() * 2).Store(counts + 32);
-        (n - c3.AsInt32() * 2).Store(counts + 48);
         int valid = Math.Min(Block, _outs - b * Block);
-        new ReadOnlySpan<int>(counts, valid).CopyTo(a.Slice(r * aStride + b * Block, valid));
+        int* dst = valid == Block ? ar + b * Block : staging;
+        (n - c0.AsInt32() * 2).Store(dst);
+        (n - c1.AsInt32() * 2).Store(dst + 16);
+        (n - c2.AsInt32() * 2).Store(dst + 32);
+        (n - c3.AsInt32() * 2).Store(dst + 48);
+        if (valid < Block) new ReadOnlySpan<int>(staging, valid).CopyTo(new Span<int>(ar + b * Block, valid));
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HilBench.Bnn.Kernels;
 
 /// <summary>
@@ -8,6 +9,7 @@ namespace HilBench.Bnn.Kernels;
 /// </summary>
 internal static class Im2Col
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pixels(ReadOnlySpan<byte> map, int height, int width, int channels, Span<byte> patches)
     {
         int row = 9 * channels;
@@ -31,6 +33,7 @@ internal static class Im2Col
     }
 
     /// <summary>Packed version: the map is one bit row of height*width*channels bits; each patch row has patchWords words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Bits(ReadOnlySpan<ulong> map, int height, int width, int channels, Span<ulong> patches, int patchWords)
     {
         patches[..(height * width * patchWords)].Clear();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -57,7 +58,7 @@ internal sealed unsafe class PixelGemm
             for (int o = 0; o < _outs; o++)
                 for (int i = 0; i < _n; i++)
                     if (weights[o, i])
-                        _patterns[((o / Block) * _groups + i / Group) * Block + o % Block] |= (ushort)(1 << (i % Group));
+                        _patterns[PatternOffset(o / Block, i / Group) + o % Block] |= (ushort)(1 << (i % Group));
         }
         else if (path == KernelPath.Vector256)
         {
@@ -67,6 +68,9 @@ internal sealed unsafe class PixelGemm
                     _signs[o * _paddedN + i] = weights[o, i] ? (sbyte)1 : (sbyte)-1;
         }
     }
+
+    /// <summary>Patterns chunk by chunk, then block by block: one chunk's weights for all blocks are one sequential stream.</summary>
+    private int PatternOffset(int block, int group) => ((group / Chunk * _blocks + block) * Chunk + group % Chunk) * Block;
 
     /// <summary>Bytes of scratch <see cref="Run"/> needs for <paramref name="rows"/> rows.</summary>
     public int ScratchUShorts(int rows) => _path switch
@@ -102,6 +106,7 @@ internal sealed unsafe class PixelGemm
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunScalar(byte* x, int rows, int* a, int aStride)
     {
         int words = _w.WordsPerRow;
@@ -131,6 +136,7 @@ internal sealed unsafe class PixelGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run256(byte* x, int rows, int* a, int aStride, byte* padded)
     {
         var ones = Vector256.Create((short)1);
@@ -157,6 +163,7 @@ internal sealed unsafe class PixelGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run512(byte* x, int rows, int* a, int aStride, ushort* scratch)
     {
         // Lane p of mask k is all ones when bit k of p is set: table entry p = sum of the pixels selected by p.
@@ -198,16 +205,23 @@ internal sealed unsafe class PixelGemm
                 for (int r = 0; r < nr; r++)
                 {
                     var sum = Vector512.Create(sums[r]);
+                    int* ar = a + (long)(r0 + r) * aStride;
                     for (int b = 0; b < _blocks; b++)
                     {
                         uint* c = acc32 + (b * Rows + r) * Block;
                         var outLo = Vector512.Load(c).AsInt32() * 2 - sum;
                         var outHi = Vector512.Load(c + 16).AsInt32() * 2 - sum;
-                        // Reuse the counters as staging: this row and block are final.
+                        int valid = Math.Min(Block, _outs - b * Block);
+                        if (valid == Block)
+                        {
+                            outLo.Store(ar + b * Block);
+                            outHi.Store(ar + b * Block + 16);
+                            continue;
+                        }
+                        // Last, partial block: stage in the (now final) counters, copy only the valid neurons.
                         outLo.Store((int*)c);
                         outHi.Store((int*)c + 16);
-                        int valid = Math.Min(Block, _outs - b * Block);
-                        new ReadOnlySpan<int>(c, valid).CopyTo(new Span<int>(a + (long)(r0 + r) * aStride + b * Block, valid));
+                        new ReadOnlySpan<int>(c, valid).CopyTo(new Span<int>(ar + b * Block, valid));
                     }
                 }
             }
@@ -218,6 +232,7 @@ internal sealed unsafe class PixelGemm
     /// Groups g0 and g0+1 of four rows against every 32-neuron block; the eight two-register tables stay
     /// in registers while the weight patterns stream past.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Chunk4x2(ushort* pat, ushort* tables, int tableUShorts, int g0, ushort* acc16)
     {
         ushort* t = tables + g0 * 64;
@@ -230,7 +245,7 @@ internal sealed unsafe class PixelGemm
         var l30 = Vector512.Load(t); var h30 = Vector512.Load(t + 32); var l31 = Vector512.Load(t + 64); var h31 = Vector512.Load(t + 96);
         for (int b = 0; b < _blocks; b++)
         {
-            ushort* p = pat + ((long)b * _groups + g0) * Block;
+            ushort* p = pat + PatternOffset(b, g0);
             ushort* c = acc16 + b * Rows * Block;
             var i0 = Vector512.Load(p);
             var i1 = Vector512.Load(p + Block);
@@ -242,6 +257,7 @@ internal sealed unsafe class PixelGemm
     }
 
     /// <summary>Moves the 16-bit counters into the 32-bit ones before they can overflow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Flush(ushort* acc16, uint* acc32, int counters)
     {
         for (int i = 0; i < counters; i += 32)
@@ -254,6 +270,7 @@ internal sealed unsafe class PixelGemm
     }
 
     /// <summary>Builds one row's tables, marks groups with any non-zero pixel, returns the row's pixel sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int BuildTables(byte* xr, ushort* tables, ReadOnlySpan<Vector512<ushort>> bitMask, byte* nonzero)
     {
         int sum = 0;
