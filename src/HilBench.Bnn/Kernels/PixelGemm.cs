@@ -181,6 +181,7 @@ internal sealed unsafe class PixelGemm
         uint* acc32 = (uint*)(acc16 + counters);
         byte* nonzero = (byte*)(acc32 + counters);
         Span<int> sums = stackalloc int[Rows];
+        Span<int> chunks = stackalloc int[_groups / Chunk];
         fixed (ushort* pp = _patterns)
         {
             for (int r0 = 0; r0 < rows; r0 += Rows)
@@ -193,14 +194,16 @@ internal sealed unsafe class PixelGemm
                     if (r < nr) sums[r] = BuildTables(x + (long)(r0 + r) * _n, tables + r * tableUShorts, bitMask, nonzero);
                     else new Span<ushort>(tables + r * tableUShorts, tableUShorts).Clear();
                 }
-                new Span<ushort>(acc16, counters).Clear();
-                new Span<uint>(acc32, counters).Clear();
+                // Background pixels are zero in many images: a chunk that is zero in all four rows adds nothing.
+                int live = 0;
                 for (int g0 = 0; g0 < _groups; g0 += Chunk)
+                    if (nonzero[g0] != 0) chunks[live++] = g0;
+                if (live == 0) new Span<uint>(acc32, counters).Clear();
+                for (int k = 0; k < live; k++)
                 {
-                    // Background pixels are zero in many images: a chunk that is zero in all four rows adds nothing.
-                    if (nonzero[g0] != 0) Chunk4x2(pp, tables, tableUShorts, g0, acc16);
-                    int done = g0 + Chunk;
-                    if (done % FlushGroups == 0 || done == _groups) Flush(acc16, acc32, counters);
+                    const int chunksPerFlush = FlushGroups / Chunk;
+                    Chunk4x2(pp, tables, tableUShorts, chunks[k], acc16, acc32,
+                        resume: k % chunksPerFlush != 0, flush: (k + 1) % chunksPerFlush == 0 || k == live - 1, firstFlush: k < chunksPerFlush);
                 }
                 for (int r = 0; r < nr; r++)
                 {
@@ -230,10 +233,12 @@ internal sealed unsafe class PixelGemm
 
     /// <summary>
     /// Groups g0 and g0+1 of four rows against every 32-neuron block; the eight two-register tables stay
-    /// in registers while the weight patterns stream past.
+    /// in registers while the weight patterns stream past. The 16-bit sums continue from acc16 when
+    /// <paramref name="resume"/>; on <paramref name="flush"/> they are widened into the 32-bit sums
+    /// (stored over them on the first flush) instead of kept.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Chunk4x2(ushort* pat, ushort* tables, int tableUShorts, int g0, ushort* acc16)
+    private void Chunk4x2(ushort* pat, ushort* tables, int tableUShorts, int g0, ushort* acc16, uint* acc32, bool resume, bool flush, bool firstFlush)
     {
         ushort* t = tables + g0 * 64;
         var l00 = Vector512.Load(t); var h00 = Vector512.Load(t + 32); var l01 = Vector512.Load(t + 64); var h01 = Vector512.Load(t + 96);
@@ -247,26 +252,47 @@ internal sealed unsafe class PixelGemm
         {
             ushort* p = pat + PatternOffset(b, g0);
             ushort* c = acc16 + b * Rows * Block;
+            uint* w = acc32 + b * Rows * Block;
             var i0 = Vector512.Load(p);
             var i1 = Vector512.Load(p + Block);
-            (Vector512.Load(c) + Avx512BW.PermuteVar32x16x2(l00, i0, h00) + Avx512BW.PermuteVar32x16x2(l01, i1, h01)).Store(c);
-            (Vector512.Load(c + Block) + Avx512BW.PermuteVar32x16x2(l10, i0, h10) + Avx512BW.PermuteVar32x16x2(l11, i1, h11)).Store(c + Block);
-            (Vector512.Load(c + 2 * Block) + Avx512BW.PermuteVar32x16x2(l20, i0, h20) + Avx512BW.PermuteVar32x16x2(l21, i1, h21)).Store(c + 2 * Block);
-            (Vector512.Load(c + 3 * Block) + Avx512BW.PermuteVar32x16x2(l30, i0, h30) + Avx512BW.PermuteVar32x16x2(l31, i1, h31)).Store(c + 3 * Block);
+            var s0 = Avx512BW.PermuteVar32x16x2(l00, i0, h00) + Avx512BW.PermuteVar32x16x2(l01, i1, h01);
+            var s1 = Avx512BW.PermuteVar32x16x2(l10, i0, h10) + Avx512BW.PermuteVar32x16x2(l11, i1, h11);
+            var s2 = Avx512BW.PermuteVar32x16x2(l20, i0, h20) + Avx512BW.PermuteVar32x16x2(l21, i1, h21);
+            var s3 = Avx512BW.PermuteVar32x16x2(l30, i0, h30) + Avx512BW.PermuteVar32x16x2(l31, i1, h31);
+            if (resume)
+            {
+                s0 += Vector512.Load(c);
+                s1 += Vector512.Load(c + Block);
+                s2 += Vector512.Load(c + 2 * Block);
+                s3 += Vector512.Load(c + 3 * Block);
+            }
+            if (!flush)
+            {
+                s0.Store(c);
+                s1.Store(c + Block);
+                s2.Store(c + 2 * Block);
+                s3.Store(c + 3 * Block);
+                continue;
+            }
+            Widen(s0, w, firstFlush);
+            Widen(s1, w + Block, firstFlush);
+            Widen(s2, w + 2 * Block, firstFlush);
+            Widen(s3, w + 3 * Block, firstFlush);
         }
     }
 
-    /// <summary>Moves the 16-bit counters into the 32-bit ones before they can overflow.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Flush(ushort* acc16, uint* acc32, int counters)
+    /// <summary>Adds (or, on the first flush, stores) 32 16-bit sums into 32-bit sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen(Vector512<ushort> sums, uint* w, bool first)
     {
-        for (int i = 0; i < counters; i += 32)
+        var (l, h) = Vector512.Widen(sums);
+        if (!first)
         {
-            var (l, h) = Vector512.Widen(Vector512.Load(acc16 + i));
-            (Vector512.Load(acc32 + i) + l).Store(acc32 + i);
-            (Vector512.Load(acc32 + i + 16) + h).Store(acc32 + i + 16);
-            Vector512<ushort>.Zero.Store(acc16 + i);
+            l += Vector512.Load(w);
+            h += Vector512.Load(w + 16);
         }
+        l.Store(w);
+        h.Store(w + 16);
     }
 
     /// <summary>Builds one row's tables, marks groups with any non-zero pixel, returns the row's pixel sum.</summary>
