@@ -75,7 +75,7 @@ internal sealed unsafe class PixelGemm
     /// <summary>Bytes of scratch <see cref="Run"/> needs for <paramref name="rows"/> rows.</summary>
     public int ScratchUShorts(int rows) => _path switch
     {
-        KernelPath.Vector512 => Rows * _groups * 64 + Rows * _blocks * Block * (1 + 2) + Rows * _groups,
+        KernelPath.Vector512 => Rows * _groups * 64 + Rows * _blocks * Block * (1 + 2) + (_groups + StagingBytes + 1) / 2,
         KernelPath.Vector256 => (_paddedN + 1) / 2,
         _ => 0,
     };
@@ -166,20 +166,13 @@ internal sealed unsafe class PixelGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run512(byte* x, int rows, int* a, int aStride, ushort* scratch)
     {
-        // Lane p of mask k is all ones when bit k of p is set: table entry p = sum of the pixels selected by p.
-        Span<Vector512<ushort>> bitMask = stackalloc Vector512<ushort>[Group - 1];
-        for (int k = 0; k < Group - 1; k++)
-        {
-            var lanes = new ushort[32];
-            for (int p = 0; p < 32; p++) lanes[p] = (p >> k & 1) != 0 ? ushort.MaxValue : (ushort)0;
-            bitMask[k] = Vector512.Create(lanes);
-        }
         int tableUShorts = _groups * 64;
         int counters = Rows * _blocks * Block;
         ushort* tables = scratch;
         ushort* acc16 = tables + Rows * tableUShorts;
         uint* acc32 = (uint*)(acc16 + counters);
         byte* nonzero = (byte*)(acc32 + counters);
+        byte* staging = nonzero + _groups;
         Span<int> sums = stackalloc int[Rows];
         Span<int> chunks = stackalloc int[_groups / Chunk];
         fixed (ushort* pp = _patterns)
@@ -191,7 +184,7 @@ internal sealed unsafe class PixelGemm
                 for (int r = 0; r < Rows; r++)
                 {
                     // Missing rows of the last quad get all-zero tables; their results are dropped.
-                    if (r < nr) sums[r] = BuildTables(x + (long)(r0 + r) * _n, tables + r * tableUShorts, bitMask, nonzero);
+                    if (r < nr) sums[r] = BuildTables(x + (long)(r0 + r) * _n, staging, tables + r * tableUShorts, nonzero);
                     else new Span<ushort>(tables + r * tableUShorts, tableUShorts).Clear();
                 }
                 // Background pixels are zero in many images: a chunk that is zero in all four rows adds nothing.
@@ -295,29 +288,50 @@ internal sealed unsafe class PixelGemm
         h.Store(w + 16);
     }
 
-    /// <summary>Builds one row's tables, marks groups with any non-zero pixel, returns the row's pixel sum.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int BuildTables(byte* xr, ushort* tables, ReadOnlySpan<Vector512<ushort>> bitMask, byte* nonzero)
+    /// <summary>A row's pixels, zero padded to whole groups plus room for the widest read.</summary>
+    private int StagingBytes => _groups * Group + 64;
+
+    /// <summary>
+    /// Bytes [bit 2j of p, bit 2j+1 of p] for p = 0..31 (low table half) and 32..63 (high half): multiplied
+    /// with a broadcast pixel pair by vpmaddubsw they give that pair's share of every subset sum.
+    /// </summary>
+    private static readonly Vector512<sbyte>[] PairBits = Enumerable.Range(0, 6).Select(i =>
     {
-        int sum = 0;
+        int pair = i % 3, half = i / 3;
+        return Vector512.Create(Enumerable.Range(0, 64).Select(k =>
+        {
+            int p = k / 2 + 32 * half, bit = 2 * pair + k % 2;
+            return (sbyte)(p >> bit & 1);
+        }).ToArray());
+    }).ToArray();
+
+    /// <summary>Builds one row's tables, marks chunks with any non-zero pixel, returns the row's pixel sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int BuildTables(byte* xr, byte* staging, ushort* tables, byte* nonzero)
+    {
+        new ReadOnlySpan<byte>(xr, _n).CopyTo(new Span<byte>(staging, _n));
+        new Span<byte>(staging + _n, StagingBytes - _n).Clear();
+        Vector512<byte> b01lo = PairBits[0].AsByte(), b23lo = PairBits[1].AsByte(), b45lo = PairBits[2].AsByte();
+        Vector512<byte> b01hi = PairBits[3].AsByte(), b23hi = PairBits[4].AsByte(), b45hi = PairBits[5].AsByte();
         for (int g = 0; g < _groups; g++)
         {
-            int i0 = g * Group;
-            var low = Vector512<ushort>.Zero;
-            int groupSum = 0;
-            for (int k = 0; k < Group - 1; k++)
-                if (i0 + k < _n)
-                {
-                    groupSum += xr[i0 + k];
-                    low += Vector512.Create((ushort)xr[i0 + k]) & bitMask[k];
-                }
-            ushort top = i0 + Group - 1 < _n ? xr[i0 + Group - 1] : (ushort)0;
-            groupSum += top;
-            sum += groupSum;
-            if (groupSum != 0) nonzero[g & ~(Chunk - 1)] = 1;
-            low.Store(tables + g * 64);
-            (low + Vector512.Create(top)).Store(tables + g * 64 + 32);
+            byte* q = staging + g * Group;
+            var x01 = Vector512.Create(*(ushort*)q).AsByte();
+            var x23 = Vector512.Create(*(ushort*)(q + 2)).AsByte();
+            var x45 = Vector512.Create(*(ushort*)(q + 4)).AsByte();
+            var low = Avx512BW.MultiplyAddAdjacent(x01, b01lo.AsSByte()) + Avx512BW.MultiplyAddAdjacent(x23, b23lo.AsSByte()) + Avx512BW.MultiplyAddAdjacent(x45, b45lo.AsSByte());
+            var high = Avx512BW.MultiplyAddAdjacent(x01, b01hi.AsSByte()) + Avx512BW.MultiplyAddAdjacent(x23, b23hi.AsSByte()) + Avx512BW.MultiplyAddAdjacent(x45, b45hi.AsSByte());
+            low.AsUInt16().Store(tables + g * 64);
+            high.AsUInt16().Store(tables + g * 64 + 32);
         }
-        return sum;
+        for (int g0 = 0; g0 < _groups; g0 += Chunk)
+        {
+            byte* q = staging + g0 * Group;
+            if ((*(ulong*)q | *(uint*)(q + 8)) != 0) nonzero[g0] = 1;
+        }
+        var total = Vector512<ulong>.Zero;
+        for (int i = 0; i < _n; i += 64)
+            total += Avx512BW.SumAbsoluteDifferences(Vector512.Load(staging + i), Vector512<byte>.Zero).AsUInt64();
+        return (int)Vector512.Sum(total);
     }
 }
