@@ -165,11 +165,15 @@ internal sealed unsafe class BinaryLutGemm
         var t20 = Table(v[0]); var t21 = Table(v[1]); var t22 = Table(v[2]); var t23 = Table(v[3]);
         v += ValueBytes;
         var t30 = Table(v[0]); var t31 = Table(v[1]); var t32 = Table(v[2]); var t33 = Table(v[3]);
+        // Consecutive blocks' patterns for one chunk are adjacent (see PatternOffset): walk pointers, no index arithmetic.
+        byte* p = pat + PatternOffset(0, g0) - Chunk * Block;
+        byte* c = acc8 - Rows * Block;
+        ushort* w = acc16 - Rows * Block;
         for (int b = 0; b < _blocks; b++)
         {
-            byte* p = pat + PatternOffset(b, g0);
-            byte* c = acc8 + b * Rows * Block;
-            ushort* w = acc16 + b * Rows * Block;
+            p += Chunk * Block;
+            c += Rows * Block;
+            w += Rows * Block;
             var i0 = Vector512.Load(p);
             var i1 = Vector512.Load(p + Block);
             var i2 = Vector512.Load(p + 2 * Block);

@@ -241,11 +241,15 @@ internal sealed unsafe class PixelGemm
         var l20 = Vector512.Load(t); var h20 = Vector512.Load(t + 32); var l21 = Vector512.Load(t + 64); var h21 = Vector512.Load(t + 96);
         t += tableUShorts;
         var l30 = Vector512.Load(t); var h30 = Vector512.Load(t + 32); var l31 = Vector512.Load(t + 64); var h31 = Vector512.Load(t + 96);
+        // Consecutive blocks' patterns for one chunk are adjacent (see PatternOffset): walk pointers, no index arithmetic.
+        ushort* p = pat + PatternOffset(0, g0) - Chunk * Block;
+        ushort* c = acc16 - Rows * Block;
+        uint* w = acc32 - Rows * Block;
         for (int b = 0; b < _blocks; b++)
         {
-            ushort* p = pat + PatternOffset(b, g0);
-            ushort* c = acc16 + b * Rows * Block;
-            uint* w = acc32 + b * Rows * Block;
+            p += Chunk * Block;
+            c += Rows * Block;
+            w += Rows * Block;
             var i0 = Vector512.Load(p);
             var i1 = Vector512.Load(p + Block);
             var s0 = Avx512BW.PermuteVar32x16x2(l00, i0, h00) + Avx512BW.PermuteVar32x16x2(l01, i1, h01);
