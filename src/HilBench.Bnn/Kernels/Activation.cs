@@ -74,7 +74,11 @@ internal sealed class Activation
                 var r10 = a.Slice(((2 * y + 1) * w + 2 * x) * c, c);
                 var r11 = a.Slice(((2 * y + 1) * w + 2 * x + 1) * c, c);
                 var o = pooled.Slice((y * ow + x) * c, c);
-                for (int k = 0; k < c; k++) o[k] = Math.Max(Math.Max(r00[k], r01[k]), Math.Max(r10[k], r11[k]));
+                int k = 0;
+                for (; k + 16 <= c; k += 16)
+                    Vector512.Max(Vector512.Max(Vector512.Create(r00.Slice(k, 16)), Vector512.Create(r01.Slice(k, 16))),
+                        Vector512.Max(Vector512.Create(r10.Slice(k, 16)), Vector512.Create(r11.Slice(k, 16)))).CopyTo(o.Slice(k, 16));
+                for (; k < c; k++) o[k] = Math.Max(Math.Max(r00[k], r01[k]), Math.Max(r10[k], r11[k]));
             }
     }
 }

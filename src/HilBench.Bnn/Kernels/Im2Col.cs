@@ -26,7 +26,12 @@ internal static class Im2Col
                     {
                         int ix = x + kw - 1;
                         if ((uint)ix >= (uint)width) continue;
-                        map.Slice((iy * width + ix) * channels, channels).CopyTo(patch.Slice((kh * 3 + kw) * channels, channels));
+                        int from = (iy * width + ix) * channels, to = (kh * 3 + kw) * channels;
+                        // Few channels (the usual 1 or 3): a plain loop beats a memmove call per tap.
+                        if (channels < 32)
+                            for (int c = 0; c < channels; c++) patch[to + c] = map[from + c];
+                        else
+                            map.Slice(from, channels).CopyTo(patch.Slice(to, channels));
                     }
                 }
             }
@@ -60,7 +65,7 @@ internal static class Im2Col
     {
         if (((srcBit | dstBit | count) & 63) == 0)
         {
-            src.Slice(srcBit >> 6, count >> 6).CopyTo(dst.Slice(dstBit >> 6, count >> 6));
+            for (int w = 0; w < count >> 6; w++) dst[(dstBit >> 6) + w] = src[(srcBit >> 6) + w];
             return;
         }
         while (count > 0)

@@ -35,6 +35,10 @@ internal sealed unsafe class PixelGemm
 
     // Vector512: per 32-neuron block and group, the 6-bit weight pattern of each neuron.
     private readonly ushort[]? _patterns;
+
+    // Vector512 for small fan-ins (3x3 convolutions of few channels): per block and input, a lane mask of the +1 weights.
+    private const int SmallFanIn = 32;
+    private readonly ushort[]? _masks;
     private readonly int _groups;
     private readonly int _blocks;
 
@@ -52,7 +56,15 @@ internal sealed unsafe class PixelGemm
         _groups = ((_n + Group - 1) / Group + Chunk - 1) / Chunk * Chunk;
         _blocks = (_outs + Block - 1) / Block;
         _paddedN = (_n + 31) & ~31;
-        if (path == KernelPath.Vector512)
+        if (path == KernelPath.Vector512 && _n <= SmallFanIn)
+        {
+            // Tables would cost more to build per row than they save: add masked pixels directly.
+            _masks = new ushort[_blocks * _n * Block];
+            for (int o = 0; o < _outs; o++)
+                for (int i = 0; i < _n; i++)
+                    if (weights[o, i]) _masks[((o / Block) * _n + i) * Block + o % Block] = ushort.MaxValue;
+        }
+        else if (path == KernelPath.Vector512)
         {
             _patterns = new ushort[_blocks * _groups * Block];
             for (int o = 0; o < _outs; o++)
@@ -75,6 +87,7 @@ internal sealed unsafe class PixelGemm
     /// <summary>Bytes of scratch <see cref="Run"/> needs for <paramref name="rows"/> rows.</summary>
     public int ScratchUShorts(int rows) => _path switch
     {
+        KernelPath.Vector512 when _masks is not null => 0,
         KernelPath.Vector512 => Rows * _groups * 64 + Rows * _blocks * Block * (1 + 2) + (_groups + StagingBytes + 1) / 2,
         KernelPath.Vector256 => (_paddedN + 1) / 2,
         _ => 0,
@@ -92,6 +105,7 @@ internal sealed unsafe class PixelGemm
         {
             switch (_path)
             {
+                case KernelPath.Vector512 when _masks is not null: Run512Small(px, rows, pa, aStride); break;
                 case KernelPath.Vector512: Run512(px, rows, pa, aStride, ps); break;
                 case KernelPath.Vector256: Run256(px, rows, pa, aStride, (byte*)ps); break;
                 default: RunScalar(px, rows, pa, aStride); break;
@@ -158,6 +172,35 @@ internal sealed unsafe class PixelGemm
                         acc += Avx2.MultiplyAddAdjacent(pairs, ones);
                     }
                     a[(long)r * aStride + o] = Vector256.Sum(acc);
+                }
+            }
+        }
+    }
+
+    /// <summary>Small fan-in: P for 32 neurons = sum over inputs of (broadcast pixel AND the block's +1 mask); P stays below 32*255.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Run512Small(byte* x, int rows, int* a, int aStride)
+    {
+        Span<int> staging = stackalloc int[Block];
+        fixed (ushort* pm = _masks)
+        fixed (int* ps = staging)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                byte* xr = x + (long)r * _n;
+                var sum = Vector512.Create(PixelSum(xr, _n));
+                int* ar = a + (long)r * aStride;
+                ushort* m = pm;
+                for (int b = 0; b < _blocks; b++)
+                {
+                    var p = Vector512<ushort>.Zero;
+                    for (int i = 0; i < _n; i++, m += Block) p += Vector512.Create((ushort)xr[i]) & Vector512.Load(m);
+                    var (lo, hi) = Vector512.Widen(p);
+                    int valid = Math.Min(Block, _outs - b * Block);
+                    int* dst = valid == Block ? ar + b * Block : ps;
+                    (lo.AsInt32() * 2 - sum).Store(dst);
+                    (hi.AsInt32() * 2 - sum).Store(dst + 16);
+                    if (valid < Block) staging[..valid].CopyTo(new Span<int>(ar + b * Block, valid));
                 }
             }
         }
