@@ -11,7 +11,7 @@ public sealed class MaxPool2d : BnnLayer
     public MaxPool2d(TensorShape inputShape) : base(inputShape)
     {
         if (inputShape.Height < 2 || inputShape.Width < 2)
-            throw new ArgumentException($"2x2 max pooling needs at least a 2x2 feature map, got {inputShape}");
+            throw new ArgumentException($"2x2 max pooling needs at least a 2x2 feature map, got {inputShape.Height}x{inputShape.Width}x{inputShape.Channels}");
     }
 
     public override TensorShape OutputShape => new(InputShape.Height / 2, InputShape.Width / 2, InputShape.Channels);

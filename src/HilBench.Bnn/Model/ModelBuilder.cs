@@ -27,8 +27,11 @@ public static class ModelBuilder
     /// <summary>VGG3: conv64-pool-conv64-pool-fc2048-fc10 on 28x28 images.</summary>
     public static BnnModel Vgg3(Random random, TensorShape? input = null) => FromSpec(Vgg3Spec, input ?? MnistShape, random);
 
-    /// <summary>Resolves "mlp", "vgg3" or a layer spec.</summary>
-    public static string ResolveSpec(string arch) => arch.Trim().ToLowerInvariant() switch
+    /// <summary>Resolves "mlp", "vgg3" or a layer spec to the canonical spec (long layer names, no spaces).</summary>
+    public static string ResolveSpec(string arch) =>
+        string.Join(",", ParseSpec(arch).Select(l => l.Kind == "pool" ? "pool" : $"{l.Kind}{l.Size}"));
+
+    private static string Expand(string arch) => arch.Trim().ToLowerInvariant() switch
     {
         "mlp" => MlpSpec,
         "vgg3" => Vgg3Spec,
@@ -38,7 +41,7 @@ public static class ModelBuilder
     /// <summary>Parses a layer spec into block descriptions without building weights.</summary>
     public static IReadOnlyList<(string Kind, int Size)> ParseSpec(string spec)
     {
-        var tokens = ResolveSpec(spec).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var tokens = Expand(spec).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (tokens.Length == 0) throw new FormatException("empty architecture spec; use mlp, vgg3, or e.g. conv64,pool,dense2048,dense10");
         var result = new List<(string, int)>();
         foreach (var t in tokens)
@@ -58,10 +61,25 @@ public static class ModelBuilder
         return result;
     }
 
-    /// <summary>Builds a random model from a spec. Hidden thresholds are small random integers with random orientation.</summary>
+    /// <summary>
+    /// Builds a random model from a spec. Hidden thresholds are small random integers with random orientation.
+    /// A spec that is malformed, or that does not fit the input shape, throws <see cref="FormatException"/>.
+    /// </summary>
     public static BnnModel FromSpec(string spec, TensorShape input, Random random)
     {
-        var parsed = ParseSpec(spec);
+        try
+        {
+            return Build(ParseSpec(spec), input, random, ResolveSpec(spec));
+        }
+        catch (ArgumentException e)
+        {
+            // Layer constructors reject shapes that do not fit, e.g. pooling a 1x1 feature map.
+            throw new FormatException($"architecture '{spec}' does not fit {input.Height}x{input.Width}x{input.Channels} inputs: {e.Message}", e);
+        }
+    }
+
+    private static BnnModel Build(IReadOnlyList<(string Kind, int Size)> parsed, TensorShape input, Random random, string canonical)
+    {
         var layers = new List<BnnLayer>();
         var shape = input;
         bool flattened = false;
@@ -94,7 +112,7 @@ public static class ModelBuilder
             if (!last && kind != "pool" && !nextIsPool || kind == "pool")
                 layers.Add(RandomThreshold(shape, random));
         }
-        var meta = new ModelMetadata { Extra = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["architecture"] = ResolveSpec(spec) } };
+        var meta = new ModelMetadata { Extra = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["architecture"] = canonical } };
         return new BnnModel(input, layers, 1f, meta);
     }
 

@@ -43,16 +43,7 @@ public static class RandomCommand
 
     public static BnnModel Build(string arch, int seed, TensorShape input)
     {
-        BnnModel model;
-        try
-        {
-            model = ModelBuilder.FromSpec(arch, input, new Random(seed));
-        }
-        catch (ArgumentException e)
-        {
-            // Layer constructors reject shapes that do not fit, e.g. pooling a 1x1 feature map.
-            throw new CliException($"architecture '{arch}' does not fit {input} images: {e.Message}", e);
-        }
+        var model = ModelBuilder.FromSpec(arch, input, new Random(seed));
         var extra = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in model.Metadata.Extra) extra[key] = value;
         extra["architecture"] = ModelBuilder.ResolveSpec(arch);
