@@ -25,12 +25,6 @@ internal static class KernelProbe
         var ps = new ushort[pg.ScratchUShorts(rows)];
         Time("xor-popcount 2048x2048 V512", rows, () => BinaryGemm.Run(KernelPath.Vector512, x, rows, w, a, 2048));
         Time("lookup 2048x2048 V512", rows, () => lut.Run(x, rows, a, 2048, scratch));
-        foreach (int outs in new[] { 256, 512, 1024 })
-        {
-            var small = new BinaryLutGemm(BitMatrix.Random(outs, 2048, r));
-            var sc = new byte[small.ScratchBytes];
-            Time($"lookup {outs}x2048 V512 (x {2048 / outs} for comparison)", rows * 2048 / outs, () => small.Run(x, rows, a, outs, sc));
-        }
         Time("pixels 784x2048 V512", rows, () => pg.Run(px, rows, a, 2048, ps));
         var blank = new byte[px.Length];
         Time("pixels 784x2048 V512, blank images", rows, () => pg.Run(blank, rows, a, 2048, ps));

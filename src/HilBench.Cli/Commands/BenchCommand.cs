@@ -23,7 +23,7 @@ public static class BenchCommand
     {
         var json = CliOptions.Json("the measurements");
         var repeats = CliOptions.Integer("--repeats",
-            "timed runs per measurement, after one warm-up run; the median is reported (VGG3 uses half as many, rounded up)",
+            "timed runs per measurement, after a warm-up (at least two runs and 0.3 s); the median is reported (VGG3 uses half as many, rounded up)",
             DefaultRepeats, 1);
         var threads = CliOptions.Threads("threads for the all-threads measurement (0 = all cores)");
         var dataset = CliOptions.Dataset();
@@ -138,7 +138,7 @@ public static class BenchCommand
         var o = context.Out;
         o.WriteLine($"images   {Formatting.Count(r.Images)} test images from {Formatting.DisplayPath(r.Dataset)}");
         o.WriteLine($"kernel   {CliOptions.NameOf(r.Kernel)}, all threads = {r.Threads} ({r.ProcessorCount} processors)");
-        o.WriteLine($"runs     median of {r.Mlp.Repeats} timed runs for the MLP and {r.Vgg3.Repeats} for VGG3 (half, rounded up), each after one warm-up run");
+        o.WriteLine($"runs     median of {r.Mlp.Repeats} timed runs for the MLP and {r.Vgg3.Repeats} for VGG3 (half, rounded up), each after a warm-up of at least two runs and 0.3 s");
         o.WriteLine($"weights  random, seeds {MlpSeed} (MLP) and {Vgg3Seed} (VGG3)");
         o.Flush();
 
