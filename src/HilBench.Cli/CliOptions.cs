@@ -66,6 +66,21 @@ public static class CliOptions
         },
     };
 
+    /// <summary>A probability option (0..1, e.g. a bit error rate); anything else is a usage error.</summary>
+    public static Option<double?> Probability(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "P",
+        CustomParser = r =>
+        {
+            string text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value >= 0 && value <= 1)
+                return value;
+            r.AddError($"{name} must be a probability between 0 and 1 (e.g. 0.01 for 1%), not '{text}'.");
+            return null;
+        },
+    };
+
     /// <summary>The kernel path named by <see cref="Kernel"/> ("auto", "scalar", "vector256", "vector512").</summary>
     public static KernelPath KernelPathOf(string name) => name switch
     {

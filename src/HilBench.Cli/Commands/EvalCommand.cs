@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using HilBench.Bnn.Data;
+using HilBench.Bnn.Errors;
 using HilBench.Bnn.Inference;
 using HilBench.Bnn.Kernels;
 using HilBench.Bnn.Model;
@@ -28,27 +29,47 @@ public static class EvalCommand
         };
         var threads = CliOptions.Threads("inference threads (0 = all cores)");
         var kernel = CliOptions.Kernel();
-        var command = new Command("eval", "Classify the test split with a model: accuracy, per-class accuracy, images/s.")
+        var ber = CliOptions.Probability("--ber", "also measure accuracy with symmetric weight bit errors at this rate");
+        var ber01 = CliOptions.Probability("--ber-01", "asymmetric errors: rate at which a stored 0 (weight -1) reads as 1 (with --ber-10)");
+        var ber10 = CliOptions.Probability("--ber-10", "asymmetric errors: rate at which a stored 1 (weight +1) reads as 0 (with --ber-01)");
+        var trials = CliOptions.Integer("--trials", "number of seeded error patterns (with --ber or --ber-01/--ber-10)", 10, 1);
+        var seed = CliOptions.Integer("--seed", "seed of the error patterns: trial k of a seed is the same pattern everywhere", 1, int.MinValue);
+        var command = new Command("eval", "Classify the test split with a model: accuracy, per-class accuracy, images/s; optionally under weight bit errors.")
         {
-            model, dataset, json, predictions, threads, kernel,
+            model, dataset, json, predictions, threads, kernel, ber, ber01, ber10, trials, seed,
         };
+        command.Validators.Add(r =>
+        {
+            // Presence only: values are checked by their own parsers (GetValue would throw on a bad one here).
+            bool symmetric = r.GetResult(ber) is not null, a01 = r.GetResult(ber01) is not null, a10 = r.GetResult(ber10) is not null;
+            if (symmetric && (a01 || a10)) r.AddError("use either --ber or --ber-01/--ber-10, not both.");
+            else if (a01 != a10) r.AddError("asymmetric errors need both --ber-01 and --ber-10.");
+        });
         command.SetAction(r => CliErrors.Guard(context, () => Execute(context, new Settings(
             r.GetRequiredValue(model),
             r.GetValue(dataset),
             r.GetValue(json),
             r.GetValue(predictions),
             r.GetValue(threads),
-            CliOptions.KernelPathOf(r.GetRequiredValue(kernel))))));
+            CliOptions.KernelPathOf(r.GetRequiredValue(kernel)),
+            ErrorSource(r.GetValue(ber), r.GetValue(ber01), r.GetValue(ber10)),
+            r.GetValue(trials),
+            r.GetValue(seed)))));
         return command;
     }
 
-    public sealed record Settings(string Model, string? Dataset, bool Json, string? Predictions, int Threads, KernelPath Kernel);
+    private static IWeightErrorSource? ErrorSource(double? ber, double? ber01, double? ber10) =>
+        ber is { } p ? new UniformBitErrors(p) : ber01 is { } a && ber10 is { } b ? new UniformBitErrors(a, b) : null;
+
+    /// <summary>What to evaluate; with an <see cref="Errors"/> source, also <see cref="Trials"/> seeded error patterns.</summary>
+    public sealed record Settings(string Model, string? Dataset, bool Json, string? Predictions, int Threads, KernelPath Kernel,
+        IWeightErrorSource? Errors = null, int Trials = 10, int Seed = 1);
 
     /// <summary>What one evaluation found; <see cref="PerClassAccuracy"/> is NaN for a class without test images.</summary>
     public sealed record Report(
         string Model, string Architecture, string Dataset, int Count, int Classes, int Correct, double Accuracy,
         int[] ClassImages, int[] ClassCorrect, double[] PerClassAccuracy, double Seconds, double ImagesPerSecond,
-        KernelPath Kernel, int Threads, string? PredictionsFile);
+        KernelPath Kernel, int Threads, string? PredictionsFile, ErrorTrials.Summary? Errors);
 
     public static int Execute(CliContext context, Settings settings)
     {
@@ -98,9 +119,12 @@ public static class EvalCommand
             status("Writing the predictions");
             written = WritePredictions(csv, test, result);
         }
+        var errors = settings.Errors is { } source
+            ? ErrorTrials.Run(model, source, test, settings.Trials, settings.Seed, settings.Kernel, threads, status)
+            : null;
         return new Report(Path.GetFullPath(settings.Model), Formatting.ShortArchitecture(model), dir, test.Count, classes,
             correct.Sum(), result.Accuracy(test.Labels), images, correct, perClass, seconds,
-            seconds > 0 ? test.Count / seconds : double.PositiveInfinity, engine.Path, threads, written);
+            seconds > 0 ? test.Count / seconds : double.PositiveInfinity, engine.Path, threads, written, errors);
     }
 
     /// <summary>One row per image: index, label, predicted class, then the integer (unscaled) logits.</summary>
@@ -125,7 +149,7 @@ public static class EvalCommand
     {
         var perClass = new JsonArray();
         foreach (double a in r.PerClassAccuracy) perClass.Add(JsonOutput.Number(a));
-        JsonOutput.Write(context, new JsonObject
+        var json = new JsonObject
         {
             ["model"] = r.Model,
             ["architecture"] = r.Architecture,
@@ -141,7 +165,18 @@ public static class EvalCommand
             ["kernel"] = CliOptions.NameOf(r.Kernel),
             ["threads"] = r.Threads,
             ["predictions"] = r.PredictionsFile,
-        });
+        };
+        if (r.Errors is { } e)
+        {
+            json["errors"] = e.Source;
+            json["trials"] = e.Trials;
+            json["seed"] = e.Seed;
+            json["accuracy_mean"] = e.Mean;
+            json["accuracy_ci95"] = e.Low is { } low && e.High is { } high ? new JsonArray(JsonOutput.Number(low), JsonOutput.Number(high)) : null;
+            json["accuracy_trials"] = new JsonArray(e.Accuracies.Select(a => (JsonNode?)a).ToArray());
+            json["flipped_bits_mean"] = e.FlippedBitsMean;
+        }
+        JsonOutput.Write(context, json);
     }
 
     private static void WriteText(CliContext context, Report r)
@@ -169,5 +204,11 @@ public static class EvalCommand
         }
         context.Console.Write(table);
         if (r.PredictionsFile is { } file) o.WriteLine($"predictions written to {Formatting.DisplayPath(file)}");
+        if (r.Errors is { } e)
+        {
+            string interval = e.Low is { } low && e.High is { } high ? $", 95% interval {Formatting.Percent(low)}..{Formatting.Percent(high)}" : "";
+            o.WriteLine($"errors    {e.Source}: accuracy {Formatting.Percent(e.Mean)} mean over {e.Trials} pattern{(e.Trials == 1 ? "" : "s")} (seed {e.Seed}){interval}, " +
+                        $"{Formatting.Count((long)Math.Round(e.FlippedBitsMean))} weight bits flipped per pattern on average");
+        }
     }
 }

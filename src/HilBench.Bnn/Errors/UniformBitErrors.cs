@@ -1,0 +1,68 @@
+using HilBench.Bnn.Tensors;
+
+namespace HilBench.Bnn.Errors;
+
+/// <summary>
+/// Independent bit errors at a fixed rate: symmetric (every weight bit flips with probability p) or
+/// asymmetric by stored value (a stored 0 reads as 1 with p01, a stored 1 as 0 with p10), as FeFET and
+/// retention studies model them. Positions are drawn by geometric skipping, so the cost grows with the
+/// number of flips, not the number of bits.
+/// </summary>
+public sealed class UniformBitErrors : IWeightErrorSource
+{
+    public UniformBitErrors(double p) : this(p, p) { }
+
+    public UniformBitErrors(double p01, double p10)
+    {
+        Check(p01, nameof(p01));
+        Check(p10, nameof(p10));
+        P01 = p01;
+        P10 = p10;
+    }
+
+    /// <summary>Probability that a stored 0 (weight -1) reads as 1.</summary>
+    public double P01 { get; }
+
+    /// <summary>Probability that a stored 1 (weight +1) reads as 0.</summary>
+    public double P10 { get; }
+
+    public bool IsSymmetric => P01 == P10;
+
+    public override string ToString() => IsSymmetric ? $"uniform BER {P01:G4}" : $"uniform BER 0->1 {P01:G4}, 1->0 {P10:G4}";
+
+    public long Inject(BitMatrix weights, int block, Random random)
+    {
+        double pMax = Math.Max(P01, P10);
+        if (pMax == 0) return 0;
+        long bits = weights.BitCount;
+        int columns = weights.Columns;
+        long flipped = 0;
+        // Candidates at rate pMax, each kept with probability p(stored bit) / pMax: exactly rate p per stored value.
+        bool thin = P01 != P10;
+        double logKeep = Math.Log(1 - pMax);
+        for (long i = NextGap(random, pMax, logKeep); i < bits; i += 1 + NextGap(random, pMax, logKeep))
+        {
+            int row = (int)(i / columns), column = (int)(i % columns);
+            bool stored = weights[row, column];
+            if (thin && random.NextDouble() * pMax >= (stored ? P10 : P01)) continue;
+            weights[row, column] = !stored;
+            flipped++;
+        }
+        return flipped;
+    }
+
+    /// <summary>Number of bits skipped before the next candidate: geometric with success probability p.</summary>
+    private static long NextGap(Random random, double p, double logKeep)
+    {
+        if (p >= 1) return 0;
+        double u = 1 - random.NextDouble(); // in (0, 1]
+        double gap = Math.Floor(Math.Log(u) / logKeep);
+        return gap >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)gap;
+    }
+
+    private static void Check(double p, string name)
+    {
+        if (!(p >= 0 && p <= 1))
+            throw new ArgumentOutOfRangeException(name, p, $"a bit error rate must be between 0 and 1 (got {p}); e.g. 0.01 for 1%");
+    }
+}
