@@ -24,13 +24,5 @@ public static class ErrorInjection
     /// The random stream of Monte-Carlo trial k for a user seed: the same (seed, trial) gives the same
     /// pattern on every machine and thread count.
     /// </summary>
-    public static Random TrialRandom(int seed, int trial)
-    {
-        // SplitMix64 of (seed, trial): HashCode.Combine would differ from process to process.
-        ulong z = unchecked(((ulong)(uint)seed << 32 | (uint)trial) + 0x9E3779B97F4A7C15UL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        z ^= z >> 31;
-        return new Random((int)(z & int.MaxValue));
-    }
+    public static Random TrialRandom(int seed, int trial) => Randomness.Derive(seed, trial);
 }
