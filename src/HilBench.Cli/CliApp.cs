@@ -34,6 +34,7 @@ public static class CliApp
         {
             HelpName = "hilbench",
         };
+        root.Subcommands.Add(TrainCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));

@@ -6,7 +6,7 @@ namespace HilBench.Cli;
 /// <summary>The <c>--json</c> output: one indented JSON object on standard output, snake_case keys, nothing else.</summary>
 public static class JsonOutput
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static void Write(CliContext context, JsonObject result) =>
         context.Out.WriteLine(result.ToJsonString(Indented));

@@ -46,12 +46,12 @@ internal sealed unsafe class BinaryLutGemm
         _groups = ((_n + Group - 1) / Group + Chunk - 1) / Chunk * Chunk;
         _blocks = (_outs + Block - 1) / Block;
         _patterns = new byte[_blocks * _groups * Block];
-        for (int o = 0; o < _outs; o++)
+        Parallel.For(0, _outs, o =>
         {
             var row = weights.Row(o);
             for (int g = 0; g < _groups; g++)
                 _patterns[PatternOffset(o / Block, g) + o % Block] = (byte)GroupBits(row, g);
-        }
+        });
     }
 
     /// <summary>
@@ -61,7 +61,7 @@ internal sealed unsafe class BinaryLutGemm
     private int PatternOffset(int block, int group) => ((group / Chunk * _blocks + block) * Chunk + group % Chunk) * Block;
 
     /// <summary>Bits [6g, 6g + 6) of a row (zero past its end).</summary>
-    private static int GroupBits(ReadOnlySpan<ulong> row, int g)
+    internal static int GroupBits(ReadOnlySpan<ulong> row, int g)
     {
         int bit = g * Group, w = bit >> 6, off = bit & 63;
         if (w >= row.Length) return 0;

@@ -67,10 +67,12 @@ internal sealed unsafe class PixelGemm
         else if (path == KernelPath.Vector512)
         {
             _patterns = new ushort[_blocks * _groups * Block];
-            for (int o = 0; o < _outs; o++)
-                for (int i = 0; i < _n; i++)
-                    if (weights[o, i])
-                        _patterns[PatternOffset(o / Block, i / Group) + o % Block] |= (ushort)(1 << (i % Group));
+            Parallel.For(0, _outs, o =>
+            {
+                var row = weights.Row(o);
+                for (int g = 0; g < _groups; g++)
+                    _patterns[PatternOffset(o / Block, g) + o % Block] = (ushort)BinaryLutGemm.GroupBits(row, g);
+            });
         }
         else if (path == KernelPath.Vector256)
         {

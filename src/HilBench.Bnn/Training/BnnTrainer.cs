@@ -1,0 +1,189 @@
+using HilBench.Bnn.Data;
+using HilBench.Bnn.Kernels;
+using HilBench.Bnn.Layers;
+using HilBench.Bnn.Model;
+using HilBench.Bnn.Tensors;
+
+namespace HilBench.Bnn.Training;
+
+/// <summary>Loss and accuracy of the batches seen so far in an epoch.</summary>
+public readonly record struct BatchProgress(int Epoch, int Batch, int Batches, double MeanLoss, double Accuracy);
+
+/// <summary>
+/// Trains a BNN of dense blocks with the straight-through estimator. Latent real weights are binarized by
+/// sign (bit flip training flips the binarized bits on every forward pass); the forward pass runs the
+/// integer inference kernels, so pre-activations are exactly those of the exported model; gradients are
+/// float matrix products; Adam updates the latent weights, which are then clipped to [-1, 1]. Batch norm
+/// keeps running statistics that fold into integer thresholds on export.
+/// </summary>
+public sealed class BnnTrainer
+{
+    private readonly TrainingOptions _options;
+    private readonly TensorShape _input;
+    private readonly int _classes;
+    private readonly KernelPath _path;
+    private readonly int _threads;
+    private readonly DenseBlock[] _blocks;
+    private readonly AdamOptimizer _adam = new();
+    private readonly float[] _logScale = new float[1];
+    private readonly int _scaleSlot;
+    private float[] _pixelsAsFloat = [];
+    private float[] _logits = [];
+    private float[] _logitGradient = [];
+    private float[] _outputGradient = [];
+
+
+    public BnnTrainer(TensorShape input, int classes, TrainingOptions options)
+    {
+        _options = options;
+        _input = input;
+        _classes = classes;
+        _path = KernelPaths.Resolve(KernelPath.Auto);
+        _threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        var spec = ModelBuilder.ParseSpec(options.Architecture);
+        if (spec.Any(l => l.Kind != "dense"))
+            throw new NotSupportedException($"training '{ModelBuilder.ResolveSpec(options.Architecture)}' needs conv layers, which the trainer does not support yet; train a dense architecture such as mlp");
+        if (spec[^1].Size != classes)
+            throw new FormatException($"the architecture ends in {spec[^1].Size} outputs but the data set has {classes} classes; end it with dense{classes}");
+        var init = Randomness.Derive(options.Seed, -1);
+        int fanIn = input.Size;
+        _blocks = new DenseBlock[spec.Count];
+        for (int b = 0; b < spec.Count; b++)
+        {
+            _blocks[b] = new DenseBlock(b, fanIn, spec[b].Size, hidden: b < spec.Count - 1, init, _adam);
+            fanIn = spec[b].Size;
+        }
+        // Cross-entropy learns the logit scale (as e^theta); margin losses keep y = the integer dot products.
+        _logScale[0] = LearnsScale ? (float)Math.Log(1 / Math.Sqrt(fanIn)) : 0f;
+        _scaleSlot = _adam.Register(1);
+    }
+
+    private bool LearnsScale => _options.Loss.Name == "ce";
+
+    public float LogitScale => MathF.Exp(_logScale[0]);
+
+    /// <summary>One pass over the training images in a seeded order; returns the mean loss and accuracy of its batches.</summary>
+    public BatchProgress TrainEpoch(ImageSet train, int epoch, Action<BatchProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (train.Shape != _input) throw new ArgumentException($"training images are {train.Shape}, the model expects {_input}");
+        int n = train.Count, batch = _options.BatchSize;
+        var order = Enumerable.Range(0, n).ToArray();
+        var shuffle = Randomness.Derive(_options.Seed, epoch);
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = shuffle.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        int batches = (n + batch - 1) / batch;
+        double lossSum = 0;
+        long correct = 0, seen = 0;
+        double lr = _options.LearningRateAt(epoch);
+        var pixels = new byte[batch * _input.Size];
+        var labels = new byte[batch];
+        for (int k = 0; k < batches; k++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int first = k * batch, count = Math.Min(batch, n - first);
+            for (int i = 0; i < count; i++)
+            {
+                train.Image(order[first + i]).CopyTo(pixels.AsSpan(i * _input.Size));
+                labels[i] = train.Labels[order[first + i]];
+            }
+            var (loss, hits) = Step(pixels.AsSpan(0, count * _input.Size), labels.AsSpan(0, count), count, lr, Randomness.Derive(_options.Seed, ((long)epoch << 32) + k));
+            lossSum += loss * count;
+            correct += hits;
+            seen += count;
+            progress?.Invoke(new BatchProgress(epoch, k + 1, batches, lossSum / seen, (double)correct / seen));
+        }
+        return new BatchProgress(epoch, batches, batches, lossSum / seen, (double)correct / seen);
+    }
+
+    /// <summary>Forward, loss, backward and update on one batch; returns the loss and the number of correct predictions.</summary>
+    private (double Loss, int Correct) Step(ReadOnlySpan<byte> pixels, ReadOnlySpan<byte> labels, int count, double lr, Random flips)
+    {
+        // Forward: block inputs are pixels (block 0) or the previous block's +-1 outputs, packed and as floats.
+        var x = Buffers.Ensure(ref _pixelsAsFloat, count * _input.Size);
+        for (int i = 0; i < x.Length; i++) x[i] = pixels[i];
+        ulong[]? bits = null;
+        foreach (var block in _blocks)
+        {
+            block.Binarize(_options.BitFlips, flips);
+            block.Forward(pixels, bits, x, count, _path, _options, training: true, _threads);
+            x = block.Output!;
+            bits = block.OutputBits;
+        }
+
+        // Loss on y = scale * a of the output block.
+        var output = _blocks[^1];
+        float scale = LogitScale;
+        var y = Buffers.Ensure(ref _logits, count * _classes);
+        for (int i = 0; i < y.Length; i++) y[i] = scale * output.PreActivations![i];
+        var dy = Buffers.Ensure(ref _logitGradient, y.Length);
+        double loss = _options.Loss.Compute(y, labels, _classes, dy);
+        int correct = 0;
+        for (int i = 0; i < count; i++)
+        {
+            int best = 0;
+            for (int c = 1; c < _classes; c++) if (y[i * _classes + c] > y[i * _classes + best]) best = c;
+            if (best == labels[i]) correct++;
+        }
+
+        // Backward.
+        var scaleGrad = new float[1];
+        var da = Buffers.Ensure(ref _outputGradient, dy.Length);
+        for (int i = 0; i < dy.Length; i++)
+        {
+            da[i] = scale * dy[i];
+            if (LearnsScale) scaleGrad[0] += dy[i] * y[i];
+        }
+        for (int b = _blocks.Length - 1; b >= 0; b--)
+        {
+            var dx = _blocks[b].Backward(da, count, _threads, needInputGradient: b > 0);
+            if (b > 0) da = _blocks[b - 1].BatchNormBackward(dx!, count);
+        }
+
+        _adam.BeginStep();
+        foreach (var block in _blocks) block.Update(_adam, lr);
+        if (LearnsScale) _adam.Update(_scaleSlot, _logScale, scaleGrad, lr);
+        return (loss, correct);
+    }
+
+    /// <summary>The trained network as an inference model: signs of the latent weights, batch norm folded into thresholds.</summary>
+    public BnnModel Export(ModelMetadata? metadata = null)
+    {
+        var layers = new List<BnnLayer>();
+        var shape = _input;
+        foreach (var block in _blocks)
+        {
+            var dense = new BinaryDense(shape, block.Signs());
+            layers.Add(dense);
+            shape = dense.OutputShape;
+            if (block.Hidden) layers.Add(block.Threshold(shape, _options.BatchNormEpsilon));
+        }
+        return new BnnModel(_input, layers, LogitScale, metadata);
+    }
+
+    /// <summary>Every array of the training state in a fixed order (checkpoints write and read them in this order).</summary>
+    internal IEnumerable<Array> StateArrays()
+    {
+        foreach (var b in _blocks)
+        {
+            yield return b.Latent;
+            if (!b.Hidden) continue;
+            yield return b.Gamma;
+            yield return b.Beta;
+            yield return b.RunningMean;
+            yield return b.RunningVariance;
+        }
+        yield return _logScale;
+        foreach (var m in _adam.FirstMoments) yield return m;
+        foreach (var v in _adam.SecondMoments) yield return v;
+    }
+
+    /// <summary>Blocks in order, for checkpoints and tests.</summary>
+    internal IReadOnlyList<DenseBlock> Blocks => _blocks;
+
+    internal AdamOptimizer Optimizer => _adam;
+
+    internal float[] LogScaleParameter => _logScale;
+}

@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace HilBench.Bnn.Training;
+
+/// <summary>
+/// The complete state of a training run after a whole epoch: settings, latent weights, batch norm
+/// parameters and running statistics, the logit scale and Adam's moments and step. Random streams are
+/// derived from (seed, epoch, batch), so a run resumed from a checkpoint repeats the uninterrupted run
+/// bit for bit. Written to a temporary file and renamed, so an interrupted write leaves the previous
+/// checkpoint intact; a SHA-256 at the end catches damage.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    private static ReadOnlySpan<byte> Magic => "HBNNCKPT"u8;
+    private const int Version = 1;
+
+    /// <summary>Saves the trainer's state after <paramref name="epochsDone"/> epochs together with the settings that made it.</summary>
+    public static void Save(string path, BnnTrainer trainer, int epochsDone, IReadOnlyDictionary<string, string> settings)
+    {
+        using var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Magic);
+            w.Write(Version);
+            w.Write(settings.Count);
+            foreach (var (key, value) in settings.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                w.Write(key);
+                w.Write(value);
+            }
+            w.Write(epochsDone);
+            foreach (var array in trainer.StateArrays()) Write(w, array);
+            w.Write(trainer.Optimizer.Step);
+        }
+        var bytes = body.ToArray();
+        string tmp = path + ".tmp";
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        {
+            fs.Write(bytes);
+            fs.Write(SHA256.HashData(bytes));
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>Reads the settings and the number of completed epochs of a checkpoint, without restoring it.</summary>
+    public static (IReadOnlyDictionary<string, string> Settings, int EpochsDone) ReadHeader(string path)
+    {
+        using var r = Open(path, out _);
+        return ReadSettings(r, path);
+    }
+
+    /// <summary>Restores a trainer built from the checkpoint's settings; returns the number of completed epochs.</summary>
+    public static int Restore(string path, BnnTrainer trainer)
+    {
+        using var r = Open(path, out _);
+        var (_, epochs) = ReadSettings(r, path);
+        foreach (var array in trainer.StateArrays()) Read(r, array, path);
+        trainer.Optimizer.Step = r.ReadInt64();
+        if (r.BaseStream.Position != r.BaseStream.Length)
+            throw new InvalidDataException($"{path}: {r.BaseStream.Length - r.BaseStream.Position} unexpected bytes at the end of the checkpoint; it does not belong to this architecture");
+        return epochs;
+    }
+
+    private static BinaryReader Open(string path, out byte[] body)
+    {
+        byte[] all;
+        try { all = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"{path}: cannot read the checkpoint ({e.Message})", e);
+        }
+        if (all.Length < Magic.Length + 32 || !all.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new InvalidDataException($"{path}: not a HilBench training checkpoint (wrong magic); pass the .ckpt file written by hilbench train");
+        body = all[..^32];
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(all.AsSpan(all.Length - 32)))
+            throw new InvalidDataException($"{path}: checkpoint checksum mismatch: the file is damaged or truncated; use an earlier checkpoint or start again");
+        var r = new BinaryReader(new MemoryStream(body), Encoding.UTF8);
+        r.ReadBytes(Magic.Length);
+        int version = r.ReadInt32();
+        if (version != Version)
+            throw new InvalidDataException($"{path}: checkpoint version {version}, this build reads version {Version}");
+        return r;
+    }
+
+    private static (IReadOnlyDictionary<string, string>, int) ReadSettings(BinaryReader r, string path)
+    {
+        int n = r.ReadInt32();
+        if (n < 0 || n > 1024) throw new InvalidDataException($"{path}: implausible number of settings ({n})");
+        var settings = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < n; i++) settings[r.ReadString()] = r.ReadString();
+        return (settings, r.ReadInt32());
+    }
+
+    private static void Write(BinaryWriter w, Array array)
+    {
+        w.Write(array.Length);
+        switch (array)
+        {
+            case float[] f: foreach (float v in f) w.Write(v); break;
+            case double[] d: foreach (double v in d) w.Write(v); break;
+            default: throw new NotSupportedException(array.GetType().Name);
+        }
+    }
+
+    private static void Read(BinaryReader r, Array array, string path)
+    {
+        int n = r.ReadInt32();
+        if (n != array.Length)
+            throw new InvalidDataException($"{path}: an array holds {n} values where this architecture has {array.Length}; the checkpoint belongs to another model");
+        switch (array)
+        {
+            case float[] f: for (int i = 0; i < n; i++) f[i] = r.ReadSingle(); break;
+            case double[] d: for (int i = 0; i < n; i++) d[i] = r.ReadDouble(); break;
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using HilBench.Bnn.Errors;
+using HilBench.Bnn.Training.Losses;
+
+namespace HilBench.Bnn.Training;
+
+/// <summary>Everything that decides a training run; the same options, seed and thread count give the same model bytes.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>"mlp", "vgg3" or a layer spec (see <see cref="Model.ModelBuilder"/>).</summary>
+    public string Architecture { get; init; } = "mlp";
+
+    public int Epochs { get; init; } = 10;
+
+    public int BatchSize { get; init; } = 256;
+
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Epochs (1-based) after which the learning rate is multiplied by <see cref="LearningRateDecay"/>; empty: at half and three quarters of the run.</summary>
+    public IReadOnlyList<int> LearningRateSteps { get; init; } = [];
+
+    public double LearningRateDecay { get; init; } = 0.1;
+
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Worker threads for the matrix products; 0 = all cores.</summary>
+    public int Threads { get; init; }
+
+    public ILoss Loss { get; init; } = new CrossEntropyLoss();
+
+    /// <summary>Bit flip training: errors injected into the binarized weights on every forward pass (null = none).</summary>
+    public IWeightErrorSource? BitFlips { get; init; }
+
+    public double BatchNormEpsilon { get; init; } = 1e-5;
+
+    /// <summary>Weight of the current batch in the running mean and variance (PyTorch's momentum).</summary>
+    public double BatchNormMomentum { get; init; } = 0.1;
+
+    /// <summary>Learning rate in force during a 1-based epoch.</summary>
+    public double LearningRateAt(int epoch)
+    {
+        var steps = LearningRateSteps.Count > 0 ? LearningRateSteps : [Math.Max(1, Epochs / 2), Math.Max(1, Epochs * 3 / 4)];
+        int passed = steps.Distinct().Count(s => epoch > s);
+        return LearningRate * Math.Pow(LearningRateDecay, passed);
+    }
+}

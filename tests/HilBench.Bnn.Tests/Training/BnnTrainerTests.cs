@@ -1,0 +1,155 @@
+using HilBench.Bnn.Data;
+using HilBench.Bnn.Errors;
+using HilBench.Bnn.Inference;
+using HilBench.Bnn.Model;
+using HilBench.Bnn.Tensors;
+using HilBench.Bnn.Training;
+using HilBench.Bnn.Training.Losses;
+using NUnit.Framework;
+
+namespace HilBench.Bnn.Tests.Training;
+
+[TestFixture]
+public class BnnTrainerTests
+{
+    private static ImageSet _train = null!;
+    private static ImageSet _test = null!;
+
+    [OneTimeSetUp]
+    public void LoadData()
+    {
+        var data = IdxDataset.Load(IdxDataset.DefaultDirectory());
+        _train = data.Train.Take(2000);
+        _test = data.Test.Take(1000);
+    }
+
+    private static TrainingOptions Small(int seed = 1, ILoss? loss = null, double bft = 0) => new()
+    {
+        Architecture = "dense128,dense64,dense10",
+        Epochs = 2,
+        BatchSize = 100,
+        Seed = seed,
+        Threads = 1,
+        Loss = loss ?? new CrossEntropyLoss(),
+        BitFlips = bft > 0 ? new UniformBitErrors(bft) : null,
+    };
+
+    private static byte[] SaveBytes(BnnModel model)
+    {
+        using var s = new MemoryStream();
+        ModelFile.Save(model, s);
+        return s.ToArray();
+    }
+
+    [Test]
+    public void LearnsFashionMnistWellAboveChance()
+    {
+        var trainer = new BnnTrainer(_train.Shape, 10, Small() with { Epochs = 3 });
+        for (int e = 1; e <= 3; e++) trainer.TrainEpoch(_train, e);
+        double accuracy = new InferenceEngine(trainer.Export()).Run(_test.Pixels, _test.Count).Accuracy(_test.Labels);
+        Assert.That(accuracy, Is.GreaterThan(0.6), "a small BNN on 2,000 images reaches well over 60% in three epochs");
+    }
+
+    [TestCase("ce")]
+    [TestCase("mhl")]
+    public void SameSeedSameThreadCountGivesByteIdenticalModels(string loss)
+    {
+        byte[] Train(int threads)
+        {
+            var t = new BnnTrainer(_train.Shape, 10, Small(loss: LossFactory.Create(loss)) with { Threads = threads, BitFlips = new UniformBitErrors(0.05) });
+            for (int e = 1; e <= 2; e++) t.TrainEpoch(_train, e);
+            return SaveBytes(t.Export());
+        }
+        var a = Train(1);
+        Assert.That(Train(1), Is.EqualTo(a));
+        Assert.That(Train(2), Is.EqualTo(a), "the matrix products are deterministic for any thread count");
+    }
+
+    [Test]
+    public void OtherSeedGivesAnotherModel()
+    {
+        byte[] Train(int seed)
+        {
+            var t = new BnnTrainer(_train.Shape, 10, Small(seed));
+            t.TrainEpoch(_train, 1);
+            return SaveBytes(t.Export());
+        }
+        Assert.That(Train(1), Is.Not.EqualTo(Train(2)));
+    }
+
+    [Test]
+    public void ResumingFromACheckpointIsBitIdentical()
+    {
+        var settings = new Dictionary<string, string> { ["note"] = "test" };
+        var straight = new BnnTrainer(_train.Shape, 10, Small(bft: 0.02));
+        for (int e = 1; e <= 2; e++) straight.TrainEpoch(_train, e);
+
+        string path = Path.Combine(Path.GetTempPath(), $"hilbench-ckpt-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            var first = new BnnTrainer(_train.Shape, 10, Small(bft: 0.02));
+            first.TrainEpoch(_train, 1);
+            TrainingCheckpoint.Save(path, first, 1, settings);
+            var (stored, done) = TrainingCheckpoint.ReadHeader(path);
+            Assert.That(done, Is.EqualTo(1));
+            Assert.That(stored["note"], Is.EqualTo("test"));
+
+            var resumed = new BnnTrainer(_train.Shape, 10, Small(bft: 0.02));
+            Assert.That(TrainingCheckpoint.Restore(path, resumed), Is.EqualTo(1));
+            resumed.TrainEpoch(_train, 2);
+            Assert.That(SaveBytes(resumed.Export()), Is.EqualTo(SaveBytes(straight.Export())));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void DamagedOrForeignCheckpointsAreRefused()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hilbench-ckpt-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            var t = new BnnTrainer(_train.Shape, 10, Small());
+            TrainingCheckpoint.Save(path, t, 0, new Dictionary<string, string>());
+            var bytes = File.ReadAllBytes(path);
+            bytes[bytes.Length / 2] ^= 1;
+            File.WriteAllBytes(path, bytes);
+            Assert.That(() => TrainingCheckpoint.Restore(path, t), Throws.TypeOf<InvalidDataException>().With.Message.Contains("checksum"));
+
+            TrainingCheckpoint.Save(path, t, 0, new Dictionary<string, string>());
+            var other = new BnnTrainer(_train.Shape, 10, Small() with { Architecture = "dense32,dense10" });
+            Assert.That(() => TrainingCheckpoint.Restore(path, other), Throws.TypeOf<InvalidDataException>().With.Message.Contains("another model"));
+
+            File.WriteAllText(path, "not a checkpoint at all, just some text that is long enough to be checked");
+            Assert.That(() => TrainingCheckpoint.ReadHeader(path), Throws.TypeOf<InvalidDataException>().With.Message.Contains("wrong magic"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void LatentWeightsStayClippedToPlusMinusOne()
+    {
+        var t = new BnnTrainer(_train.Shape, 10, Small() with { LearningRate = 0.5 });
+        t.TrainEpoch(_train, 1);
+        foreach (var b in t.Blocks) Assert.That(b.Latent.All(w => w >= -1f && w <= 1f), Is.True, $"block {b.Index}");
+    }
+
+    [Test]
+    public void ConvArchitecturesAreRefusedClearly() =>
+        Assert.That(() => new BnnTrainer(_train.Shape, 10, Small() with { Architecture = "vgg3" }),
+            Throws.TypeOf<NotSupportedException>().With.Message.Contains("conv"));
+
+    [Test]
+    public void LearningRateStepsDecayByTenth()
+    {
+        var o = new TrainingOptions { Epochs = 8, LearningRate = 1e-3 };
+        Assert.That(o.LearningRateAt(4), Is.EqualTo(1e-3));
+        Assert.That(o.LearningRateAt(5), Is.EqualTo(1e-4).Within(1e-12));
+        Assert.That(o.LearningRateAt(7), Is.EqualTo(1e-5).Within(1e-12));
+    }
+}
