@@ -71,7 +71,10 @@ internal sealed class DenseBlock
     public double[] RunningVariance { get; } = [];
 
     /// <summary>Integer pre-activations of the last forward pass, as floats (count x Out).</summary>
-    public float[]? PreActivations { get; private set; }
+    public float[]? PreActivations { get; internal set; }
+
+    /// <summary>Batch-normalized pre-activations z of the last forward pass (before sign), for tests.</summary>
+    internal float[] Normalized => _z;
 
     /// <summary>+-1 outputs of the last forward pass (hidden blocks), as floats and packed.</summary>
     public float[]? Output { get; private set; }
@@ -198,7 +201,8 @@ internal sealed class DenseBlock
             acc[..(to - from)].CopyTo(sums.AsSpan(from, to - from));
         });
 
-    private void BatchNormSign(int count, TrainingOptions options, bool training)
+    /// <summary>Batch norm on the batch statistics of <see cref="PreActivations"/>, then sign; training also updates the running statistics.</summary>
+    internal void BatchNormSign(int count, TrainingOptions options, bool training)
     {
         var a = PreActivations!;
         var mean = new double[Out];

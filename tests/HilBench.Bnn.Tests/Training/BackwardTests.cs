@@ -1,0 +1,179 @@
+using HilBench.Bnn.Inference;
+using HilBench.Bnn.Kernels;
+using HilBench.Bnn.Model;
+using HilBench.Bnn.Tensors;
+using HilBench.Bnn.Training;
+using NUnit.Framework;
+
+namespace HilBench.Bnn.Tests.Training;
+
+/// <summary>
+/// Backward passes against finite differences of the relaxed (pre-sign) functions: the dense product
+/// X W^T with the binarized weights, and batch norm followed by hardtanh, whose derivative is the
+/// straight-through mask 1{|z| &lt;= 1}.
+/// </summary>
+[TestFixture]
+public class BackwardTests
+{
+    private const int Count = 12, In = 70, Out = 33;
+
+    private static DenseBlock Block(bool hidden, int seed, out float[] x, out ulong[] bits)
+    {
+        var r = new Random(seed);
+        var block = new DenseBlock(1, In, Out, hidden, r, new AdamOptimizer());
+        block.Binarize(null, r);
+        x = new float[Count * In];
+        int words = BitMatrix.WordsFor(In);
+        bits = new ulong[Count * words];
+        for (int i = 0; i < Count; i++)
+            for (int j = 0; j < In; j++)
+            {
+                bool on = r.Next(2) == 1;
+                x[i * In + j] = on ? 1 : -1;
+                if (on) bits[i * words + (j >> 6)] |= 1UL << (j & 63);
+            }
+        block.Forward([], bits, x, Count, KernelPaths.Resolve(KernelPath.Auto), new TrainingOptions(), training: true, threads: 1);
+        return block;
+    }
+
+    private static float[] Signs(DenseBlock block)
+    {
+        var w = block.Signs();
+        var s = new float[Out * In];
+        for (int o = 0; o < Out; o++)
+            for (int i = 0; i < In; i++) s[o * In + i] = w.Sign(o, i);
+        return s;
+    }
+
+    [Test]
+    public void ForwardPreActivationsAreTheProductWithTheBinarizedWeights()
+    {
+        var block = Block(hidden: false, 1, out var x, out _);
+        var w = Signs(block);
+        for (int r = 0; r < Count; r++)
+            for (int o = 0; o < Out; o++)
+            {
+                float sum = 0;
+                for (int i = 0; i < In; i++) sum += x[r * In + i] * w[o * In + i];
+                Assert.That(block.PreActivations![r * Out + o], Is.EqualTo(sum));
+            }
+    }
+
+    [Test]
+    public void DenseBackwardMatchesFiniteDifferences()
+    {
+        var block = Block(hidden: false, 2, out var x, out _);
+        var r = new Random(3);
+        var c = Enumerable.Range(0, Count * Out).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        var dx = block.Backward(c, Count, threads: 1, needInputGradient: true)!;
+        var w = Signs(block);
+        // f(W, X) = sum c .* (X W^T) is linear: central differences are exact up to rounding.
+        double F(float[] xs, float[] ws)
+        {
+            double f = 0;
+            for (int i = 0; i < Count; i++)
+                for (int o = 0; o < Out; o++)
+                {
+                    double a = 0;
+                    for (int k = 0; k < In; k++) a += xs[i * In + k] * ws[o * In + k];
+                    f += c[i * Out + o] * a;
+                }
+            return f;
+        }
+        const float h = 0.5f;
+        foreach (int idx in new[] { 0, 17, 5 * In + 3, Out * In - 1 })
+        {
+            var wp = (float[])w.Clone(); wp[idx] += h;
+            var wm = (float[])w.Clone(); wm[idx] -= h;
+            double numeric = (F(x, wp) - F(x, wm)) / (2 * h);
+            Assert.That(block.LatentGradient[idx], Is.EqualTo(numeric).Within(1e-4), $"dW[{idx}]");
+        }
+        foreach (int idx in new[] { 0, 9, 3 * In + 11, Count * In - 1 })
+        {
+            var xp = (float[])x.Clone(); xp[idx] += h;
+            var xm = (float[])x.Clone(); xm[idx] -= h;
+            double numeric = (F(xp, w) - F(xm, w)) / (2 * h);
+            Assert.That(dx[idx], Is.EqualTo(numeric).Within(1e-4), $"dX[{idx}]");
+        }
+    }
+
+    [Test]
+    public void StraightThroughCancelsTheGradientOfLatentWeightsBeyondOne()
+    {
+        var block = Block(hidden: false, 4, out _, out _);
+        block.Latent[0] = 1.5f;
+        block.Latent[1] = -1.25f;
+        block.Latent[2] = 1f;
+        var c = Enumerable.Repeat(1f, Count * Out).ToArray();
+        block.Backward(c, Count, threads: 1, needInputGradient: false);
+        Assert.That(block.LatentGradient[0], Is.Zero);
+        Assert.That(block.LatentGradient[1], Is.Zero);
+        Assert.That(block.LatentGradient[2], Is.Not.Zero, "|w| = 1 still passes the gradient");
+    }
+
+    [TestCase(0.3f)]
+    [TestCase(2.5f)]
+    public void BatchNormHardtanhBackwardMatchesFiniteDifferences(float gammaScale)
+    {
+        var block = Block(hidden: true, 5, out _, out _);
+        var r = new Random(6);
+        for (int j = 0; j < Out; j++)
+        {
+            block.Gamma[j] = gammaScale * (float)(0.5 + r.NextDouble());
+            block.Beta[j] = (float)(r.NextDouble() - 0.5);
+        }
+        var a = Enumerable.Range(0, Count * Out).Select(_ => (float)(r.NextDouble() * 40 - 20)).ToArray();
+        var c = Enumerable.Range(0, Count * Out).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        var options = new TrainingOptions();
+        double F(float[] pre)
+        {
+            block.PreActivations = pre;
+            block.BatchNormSign(Count, options, training: false);
+            double f = 0;
+            for (int i = 0; i < pre.Length; i++) f += c[i] * Math.Clamp(block.Normalized[i], -1f, 1f);
+            return f;
+        }
+        F((float[])a.Clone());
+        var kinkFree = block.Normalized.Select(z => Math.Abs(Math.Abs(z) - 1) > 0.05f).ToArray();
+        var da = (float[])block.BatchNormBackward(c, Count).Clone();
+        const float h = 1e-2f;
+        int checkedEntries = 0;
+        for (int idx = 0; idx < a.Length; idx += 7)
+        {
+            if (!kinkFree[idx]) continue;
+            var ap = (float[])a.Clone(); ap[idx] += h;
+            var am = (float[])a.Clone(); am[idx] -= h;
+            double numeric = (F(ap) - F(am)) / (2 * h);
+            Assert.That(da[idx], Is.EqualTo(numeric).Within(2e-3 + 2e-3 * Math.Abs(numeric)), $"dA[{idx}]");
+            checkedEntries++;
+        }
+        Assert.That(checkedEntries, Is.GreaterThan(20));
+    }
+
+    [Test]
+    public void FoldedThresholdsGiveTheSameOutputsAsUnfoldedBatchNorm()
+    {
+        var data = HilBench.Bnn.Data.IdxDataset.LoadTest(HilBench.Bnn.Data.IdxDataset.DefaultDirectory()).Take(300);
+        var options = new TrainingOptions { Architecture = "dense96,dense48,dense10", BatchSize = 50, Threads = 1 };
+        var trainer = new BnnTrainer(data.Shape, 10, options);
+        trainer.TrainEpoch(data, 1);
+        var model = trainer.Export();
+        var result = ReferenceInference.Run(model, data.Pixels, data.Count, captureLayers: true);
+        int mismatches = 0, total = 0;
+        for (int b = 0; b < 2; b++)
+        {
+            var block = trainer.Blocks[b];
+            var layer = result.Layers![b];
+            for (int i = 0; i < data.Count; i++)
+                for (int j = 0; j < block.Out; j++)
+                {
+                    double a = layer.PreActivationsOf(i)[j];
+                    // Unfolded batch norm with the running statistics, then sign, in double.
+                    double z = block.Gamma[j] * (a - block.RunningMean[j]) / Math.Sqrt(block.RunningVariance[j] + options.BatchNormEpsilon) + block.Beta[j];
+                    if (z >= 0 != layer.Outputs![i, j]) mismatches++;
+                    total++;
+                }
+        }
+        Assert.That(mismatches, Is.Zero, $"{mismatches} of {total} outputs differ");
+    }
+}
