@@ -8,9 +8,10 @@ using HilBench.Bnn.Training;
 namespace HilBench.Benchmarks;
 
 /// <summary>
-/// Float GEMM on the shapes of training the MLP 784-2048-2048-10 at batch 256: forward (None),
-/// input gradient (B transposed), weight gradient (A transposed) and the 10-class layer, on one
-/// and two threads. The GFLOP/s column is 2 m n k over the median time.
+/// Float GEMM on the shapes of training the MLP 784-2048-2048-10 at batch 256: forward-like (None),
+/// input gradient (B transposed, and None as DenseBlock stores its weights), weight gradient
+/// (A transposed) and the 10-class layer, on one and two threads. The GFLOP/s column is
+/// 2 m n k over the median time.
 /// </summary>
 [Config(typeof(GemmBenchmarkConfig))]
 public class GemmBenchmarks
@@ -26,6 +27,10 @@ public class GemmBenchmarks
         new(Transpose.A, 2048, 784, 256),
         new(Transpose.A, 2048, 2048, 256),
         new(Transpose.None, 256, 10, 2048),
+        // The layouts DenseBlock uses for the input gradient (weights stored out x in) and for the 10-class layer.
+        new(Transpose.None, 256, 784, 2048),
+        new(Transpose.A, 10, 2048, 256),
+        new(Transpose.None, 256, 2048, 10),
     ];
 
     [ParamsSource(nameof(Shapes))]

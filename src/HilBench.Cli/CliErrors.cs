@@ -23,7 +23,6 @@ public static class CliErrors
         or InvalidModelException
         or FormatException
         or PlatformNotSupportedException
-        or NotSupportedException // e.g. an architecture the trainer cannot train yet
         or InvalidDataException // a damaged or foreign training checkpoint
         or UnauthorizedAccessException
         or IOException; // includes FileNotFoundException and DirectoryNotFoundException

@@ -82,11 +82,11 @@ public sealed class TrainTests
     }
 
     [Test]
-    public void ConvArchitectureIsAClearError()
+    public void ArchitectureThatDoesNotFitTheClassesIsAClearError()
     {
-        var run = Cli.Run("train", "--arch", "vgg3", "--dataset", _data, "--epochs", "1", "--out", _dir.File("v.hbnn"));
+        var run = Cli.Run("train", "--arch", "dense16,dense7", "--dataset", _data, "--epochs", "1", "--out", _dir.File("v.hbnn"));
         Assert.That(run.ExitCode, Is.EqualTo(1));
-        Assert.That(run.Stderr, Does.Contain("conv"));
+        Assert.That(run.Stderr, Does.Contain("end it with dense10"));
     }
 
     [Test]

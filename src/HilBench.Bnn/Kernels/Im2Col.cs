@@ -60,6 +60,48 @@ internal static class Im2Col
             }
     }
 
+    /// <summary>Float version for training: padded taps stay 0, so the weight gradient sees exactly the valid taps.</summary>
+    public static void Floats(ReadOnlySpan<float> map, int height, int width, int channels, Span<float> patches)
+    {
+        int row = 9 * channels;
+        patches[..(height * width * row)].Clear();
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                for (int kh = 0; kh < 3; kh++)
+                {
+                    int iy = y + kh - 1;
+                    if ((uint)iy >= (uint)height) continue;
+                    for (int kw = 0; kw < 3; kw++)
+                    {
+                        int ix = x + kw - 1;
+                        if ((uint)ix >= (uint)width) continue;
+                        map.Slice((iy * width + ix) * channels, channels).CopyTo(patches.Slice((y * width + x) * row + (kh * 3 + kw) * channels, channels));
+                    }
+                }
+    }
+
+    /// <summary>The adjoint of <see cref="Floats"/>: adds every patch entry back onto the map position it came from.</summary>
+    public static void Scatter(ReadOnlySpan<float> patches, int height, int width, int channels, Span<float> map)
+    {
+        map[..(height * width * channels)].Clear();
+        int row = 9 * channels;
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                for (int kh = 0; kh < 3; kh++)
+                {
+                    int iy = y + kh - 1;
+                    if ((uint)iy >= (uint)height) continue;
+                    for (int kw = 0; kw < 3; kw++)
+                    {
+                        int ix = x + kw - 1;
+                        if ((uint)ix >= (uint)width) continue;
+                        var src = patches.Slice((y * width + x) * row + (kh * 3 + kw) * channels, channels);
+                        var dst = map.Slice((iy * width + ix) * channels, channels);
+                        for (int c = 0; c < channels; c++) dst[c] += src[c];
+                    }
+                }
+    }
+
     /// <summary>Copies count bits; the destination bits are zero beforehand (they are ORed in).</summary>
     public static void CopyBits(ReadOnlySpan<ulong> src, int srcBit, Span<ulong> dst, int dstBit, int count)
     {

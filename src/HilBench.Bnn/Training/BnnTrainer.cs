@@ -23,7 +23,7 @@ public sealed class BnnTrainer
     private readonly int _classes;
     private readonly KernelPath _path;
     private readonly int _threads;
-    private readonly DenseBlock[] _blocks;
+    private readonly TrainingBlock[] _blocks;
     private readonly AdamOptimizer _adam = new();
     private readonly float[] _logScale = new float[1];
     private readonly int _scaleSlot;
@@ -40,19 +40,27 @@ public sealed class BnnTrainer
         _classes = classes;
         _path = KernelPaths.Resolve(KernelPath.Auto);
         _threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        // Building the inference model first checks the spec against the input shape with the usual messages.
         var spec = ModelBuilder.ParseSpec(options.Architecture);
-        if (spec.Any(l => l.Kind != "dense"))
-            throw new NotSupportedException($"training '{ModelBuilder.ResolveSpec(options.Architecture)}' needs conv layers, which the trainer does not support yet; train a dense architecture such as mlp");
+        ModelBuilder.FromSpec(options.Architecture, input, new Random(0));
         if (spec[^1].Size != classes)
             throw new FormatException($"the architecture ends in {spec[^1].Size} outputs but the data set has {classes} classes; end it with dense{classes}");
         var init = Randomness.Derive(options.Seed, -1);
-        int fanIn = input.Size;
-        _blocks = new DenseBlock[spec.Count];
-        for (int b = 0; b < spec.Count; b++)
+        var blocks = new List<TrainingBlock>();
+        var shape = input;
+        for (int i = 0; i < spec.Count; i++)
         {
-            _blocks[b] = new DenseBlock(b, fanIn, spec[b].Size, hidden: b < spec.Count - 1, init, _adam);
-            fanIn = spec[b].Size;
+            var (kind, size) = spec[i];
+            if (kind == "pool") continue;
+            bool hidden = i < spec.Count - 1;
+            TrainingBlock block = kind == "conv"
+                ? new TrainingBlock(blocks.Count, shape, size, pool: i + 1 < spec.Count && spec[i + 1].Kind == "pool", hidden, init, _adam)
+                : new TrainingBlock(blocks.Count, shape.Size, size, hidden, init, _adam);
+            blocks.Add(block);
+            shape = block.OutputShape;
         }
+        _blocks = blocks.ToArray();
+        int fanIn = _blocks[^1].In;
         // Cross-entropy learns the logit scale (as e^theta); margin losses keep y = the integer dot products.
         _logScale[0] = LearnsScale ? (float)Math.Log(1 / Math.Sqrt(fanIn)) : 0f;
         _scaleSlot = _adam.Register(1);
@@ -155,10 +163,8 @@ public sealed class BnnTrainer
         var shape = _input;
         foreach (var block in _blocks)
         {
-            var dense = new BinaryDense(shape, block.Signs());
-            layers.Add(dense);
-            shape = dense.OutputShape;
-            if (block.Hidden) layers.Add(block.Threshold(shape, _options.BatchNormEpsilon));
+            layers.AddRange(block.ExportLayers(shape, _options.BatchNormEpsilon));
+            shape = block.OutputShape;
         }
         return new BnnModel(_input, layers, LogitScale, metadata);
     }
@@ -181,7 +187,7 @@ public sealed class BnnTrainer
     }
 
     /// <summary>Blocks in order, for checkpoints and tests.</summary>
-    internal IReadOnlyList<DenseBlock> Blocks => _blocks;
+    internal IReadOnlyList<TrainingBlock> Blocks => _blocks;
 
     internal AdamOptimizer Optimizer => _adam;
 

@@ -33,11 +33,13 @@ public enum Transpose
 public static class Gemm
 {
     /// <summary>Largest k block: a 32-column B micro-panel of KC steps takes 32 KB of L1.</summary>
-    internal static int MaxKc = 256;
+    internal const int MaxKc = 256;
 
-    /// <summary>Columns of C per task when there are enough of them (KC x NC of packed B fills 256 KB of L2).</summary>
-    internal static int TaskColumns = 256;
-    internal static bool ColumnsOuter;
+    /// <summary>Columns of C per task when there are enough of them (KC x NC of packed B is 256 KB, in L2).</summary>
+    internal const int TaskColumns = 256;
+
+    /// <summary>With several threads, at least this many tasks per thread, for balance.</summary>
+    internal const int TasksPerThread = 4;
 
     /// <summary>Below this many multiply-adds one thread does the work.</summary>
     private const long ParallelThreshold = 1L << 21;
@@ -137,8 +139,7 @@ public static class Gemm
             var job = new Job(op, threads, avx512);
             try
             {
-                job.PackA();
-                job.Compute();
+                job.Run();
             }
             finally
             {
@@ -148,33 +149,38 @@ public static class Gemm
 
         private static int Ceil(int x, int y) => (x + y - 1) / y;
 
-        private static long Padded(int m, int n, int mr, int nr) => (long)((m + mr - 1) / mr) * mr * ((n + nr - 1) / nr) * nr;
+        private static long Padded(int m, int n, int mr, int nr) => (long)Ceil(m, mr) * mr * Ceil(n, nr) * nr;
 
+        /// <summary>
+        /// One product. Workers first pack op(A) in chunks of panels, wait until every chunk is
+        /// packed, then take tasks (blocks of C) until none are left. A worker only ever waits for
+        /// chunks other running workers have claimed, so fewer pool threads than asked cannot deadlock.
+        /// </summary>
         private sealed class Job
         {
             private readonly Operands _op;
             private readonly int _threads;
             private readonly bool _avx512;
-            private readonly int _rowPanels, _colPanels, _kBlocks;
+            private readonly int _rowPanels, _colPanels, _kBlocks, _maxKc;
             private readonly int _colBlocks, _panelsPerColBlock, _rowBlocks, _panelsPerRowBlock;
-            private readonly int _maxKc;
+            private readonly int _chunks;
             private readonly float[] _aPackedArray;
             private readonly float* _aPacked;
-            private int _nextTask;
+            private int _nextChunk, _chunksDone, _nextTask;
 
             public Job(Operands op, int threads, bool avx512)
             {
                 _op = op;
                 _avx512 = avx512;
                 int mr = TK.MR, nr = TK.NR;
-                _rowPanels = (op.M + mr - 1) / mr;
-                _colPanels = (op.N + nr - 1) / nr;
-                _kBlocks = (op.K + MaxKc - 1) / MaxKc;
-                _maxKc = (op.K + _kBlocks - 1) / _kBlocks;
-                // Tasks: blocks of about TaskColumns columns of C; with several threads at least four
-                // tasks per thread, splitting columns first (each task packs its own part of B) and
-                // rows only when the columns run out.
-                int want = threads > 1 ? 4 * threads : 1;
+                _rowPanels = Ceil(op.M, mr);
+                _colPanels = Ceil(op.N, nr);
+                _kBlocks = Ceil(op.K, MaxKc);
+                _maxKc = Ceil(op.K, _kBlocks);
+                // Tasks: blocks of about TaskColumns columns of C; with several threads at least
+                // TasksPerThread tasks per thread, splitting columns first (each task packs its own
+                // part of B) and rows only when the columns run out.
+                int want = threads > 1 ? TasksPerThread * threads : 1;
                 _colBlocks = Math.Min(_colPanels, Math.Max(Ceil(_colPanels, Math.Max(1, TaskColumns / nr)), want));
                 _panelsPerColBlock = Ceil(_colPanels, _colBlocks);
                 _colBlocks = Ceil(_colPanels, _panelsPerColBlock);
@@ -182,19 +188,47 @@ public static class Gemm
                 _panelsPerRowBlock = Ceil(_rowPanels, _rowBlocks);
                 _rowBlocks = Ceil(_rowPanels, _panelsPerRowBlock);
                 _threads = Math.Max(1, Math.Min(threads, _rowBlocks * _colBlocks));
-                _aPackedArray = Buffers.Rent((long)_rowPanels * mr * op.K, out _aPacked);
+                _chunks = Math.Min(_rowPanels, 4 * _threads);
+                _aPackedArray = PackBuffers.Rent((long)_rowPanels * mr * op.K, out _aPacked);
             }
 
-            public void Release() => Buffers.Return(_aPackedArray);
+            public void Release() => PackBuffers.Return(_aPackedArray);
 
-            /// <summary>Packs all of op(A), panel by panel, spread over the threads.</summary>
-            public void PackA()
+            public void Run()
             {
-                int chunks = Math.Min(_rowPanels, _threads * 4);
-                if (_threads == 1) PackAPanels(0, _rowPanels);
-                else
-                    Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _threads },
-                        i => PackAPanels((int)((long)_rowPanels * i / chunks), (int)((long)_rowPanels * (i + 1) / chunks)));
+                if (_threads == 1) Worker();
+                else Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, _ => Worker());
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private void Worker()
+            {
+                int mr = TK.MR, nr = TK.NR;
+                for (int ch = Interlocked.Increment(ref _nextChunk) - 1; ch < _chunks; ch = Interlocked.Increment(ref _nextChunk) - 1)
+                {
+                    PackAPanels((int)((long)_rowPanels * ch / _chunks), (int)((long)_rowPanels * (ch + 1) / _chunks));
+                    Interlocked.Increment(ref _chunksDone);
+                }
+                long bSize = (long)_panelsPerColBlock * nr * _maxKc;
+                float[] buffer = PackBuffers.Rent(bSize + mr * nr, out float* bPacked);
+                try
+                {
+                    float* tile = bPacked + bSize;
+                    var spin = new SpinWait();
+                    while (Volatile.Read(ref _chunksDone) < _chunks) spin.SpinOnce(sleep1Threshold: -1);
+                    // The n-th task taken is the (n / threads)-th of the (n % threads)-th of `threads`
+                    // equal runs of tasks: workers start far apart in C and do not share its cache lines.
+                    int tasks = _rowBlocks * _colBlocks, perRun = Ceil(tasks, _threads);
+                    for (int n = Interlocked.Increment(ref _nextTask) - 1; n < perRun * _threads; n = Interlocked.Increment(ref _nextTask) - 1)
+                    {
+                        int t = n % _threads * perRun + n / _threads;
+                        if (t < tasks) RunTask(t / _rowBlocks, t % _rowBlocks, bPacked, tile);
+                    }
+                }
+                finally
+                {
+                    PackBuffers.Return(buffer);
+                }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -208,40 +242,10 @@ public static class Gemm
                 }
             }
 
-            public void Compute()
-            {
-                int tasks = _rowBlocks * _colBlocks;
-                if (_threads == 1)
-                {
-                    Worker();
-                    return;
-                }
-                Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, _ => Worker());
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private void Worker()
-            {
-                int mr = TK.MR, nr = TK.NR;
-                long bSize = (long)_panelsPerColBlock * nr * _maxKc;
-                float[] buffer = Buffers.Rent(bSize + mr * nr, out float* bPacked);
-                try
-                {
-                    float* tile = bPacked + bSize;
-                    int tasks = _rowBlocks * _colBlocks;
-                    for (int t = Interlocked.Increment(ref _nextTask) - 1; t < tasks; t = Interlocked.Increment(ref _nextTask) - 1)
-                        RunTask(t / _rowBlocks, t % _rowBlocks, bPacked, tile);
-                }
-                finally
-                {
-                    Buffers.Return(buffer);
-                }
-            }
-
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private void RunTask(int colBlock, int rowBlock, float* bPacked, float* tile)
             {
-                int mr = TK.MR, nr = TK.NR;
+                int nr = TK.NR;
                 Operands op = _op;
                 int q0 = rowBlock * _panelsPerRowBlock, q1 = Math.Min(_rowPanels, q0 + _panelsPerRowBlock);
                 int c0 = colBlock * _panelsPerColBlock, c1 = Math.Min(_colPanels, c0 + _panelsPerColBlock);
@@ -256,18 +260,10 @@ public static class Gemm
                         GemmPacking.Pack(op.B + p0 * op.Brs + j * op.Bcs, op.Bcs, op.Brs, Math.Min(nr, op.N - j), kc, nr,
                             bPacked + (long)(cp - c0) * nr * kc, _avx512);
                     }
-                    if (ColumnsOuter)
-                    {
+                    // An A micro-panel stays in L1 while the packed B block streams from L2.
+                    for (int q = q0; q < q1; q++)
                         for (int cp = c0; cp < c1; cp++)
-                            for (int q = q0; q < q1; q++)
-                                Tile(q, cp, c0, p0, kc, beta, bPacked, tile);
-                    }
-                    else
-                    {
-                        for (int q = q0; q < q1; q++)
-                            for (int cp = c0; cp < c1; cp++)
-                                Tile(q, cp, c0, p0, kc, beta, bPacked, tile);
-                    }
+                            Tile(q, cp, c0, p0, kc, beta, bPacked, tile);
                     p0 += kc;
                 }
             }
@@ -308,7 +304,7 @@ public static class Gemm
     }
 
     /// <summary>Pinned, 64-byte aligned scratch arrays, kept for the next call.</summary>
-    private static class Buffers
+    private static class PackBuffers
     {
         private static readonly List<float[]> s_free = [];
 

@@ -23,7 +23,7 @@ public static class TrainCommand
 
     public static Command Create(CliContext context)
     {
-        var arch = new Option<string?>("--arch") { Description = "mlp, or a dense layer spec such as dense512,dense10 (conv training is not supported yet)", HelpName = "ARCH" };
+        var arch = new Option<string?>("--arch") { Description = "mlp, vgg3, or a layer spec such as conv32,pool,dense512,dense10", HelpName = "ARCH" };
         var dataset = CliOptions.Dataset();
         var epochs = new Option<int?>("--epochs") { Description = "number of epochs (with --resume: the new total)", HelpName = "N" };
         var batch = CliOptions.Integer("--batch", "mini-batch size", 256, 1);

@@ -17,10 +17,10 @@ public class BackwardTests
 {
     private const int Count = 12, In = 70, Out = 33;
 
-    private static DenseBlock Block(bool hidden, int seed, out float[] x, out ulong[] bits)
+    private static TrainingBlock Block(bool hidden, int seed, out float[] x, out ulong[] bits)
     {
         var r = new Random(seed);
-        var block = new DenseBlock(1, In, Out, hidden, r, new AdamOptimizer());
+        var block = new TrainingBlock(1, In, Out, hidden, r, new AdamOptimizer());
         block.Binarize(null, r);
         x = new float[Count * In];
         int words = BitMatrix.WordsFor(In);
@@ -36,7 +36,7 @@ public class BackwardTests
         return block;
     }
 
-    private static float[] Signs(DenseBlock block)
+    private static float[] Signs(TrainingBlock block)
     {
         var w = block.Signs();
         var s = new float[Out * In];
@@ -176,4 +176,116 @@ public class BackwardTests
         }
         Assert.That(mismatches, Is.Zero, $"{mismatches} of {total} outputs differ");
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ConvBackwardMatchesFiniteDifferences(bool pool)
+    {
+        var map = new TensorShape(5, 4, 3);
+        const int outs = 6, images = 3;
+        var r = new Random(pool ? 8 : 9);
+        var block = new TrainingBlock(1, map, outs, pool, hidden: true, r, new AdamOptimizer());
+        block.Binarize(null, r);
+        int mapWords = BitMatrix.WordsFor(map.Size);
+        var x = new float[images * map.Size];
+        var bits = new ulong[images * mapWords];
+        for (int i = 0; i < images; i++)
+            for (int j = 0; j < map.Size; j++)
+            {
+                bool on = r.Next(2) == 1;
+                x[i * map.Size + j] = on ? 1 : -1;
+                if (on) bits[i * mapWords + (j >> 6)] |= 1UL << (j & 63);
+            }
+        block.Forward([], bits, x, images, KernelPaths.Resolve(KernelPath.Auto), new TrainingOptions(), training: true, threads: 1);
+        var w = new float[outs * 9 * map.Channels];
+        var signs = block.Signs();
+        for (int o = 0; o < outs; o++)
+            for (int k = 0; k < 9 * map.Channels; k++) w[o * 9 * map.Channels + k] = signs.Sign(o, k);
+
+        // The relaxed function: sum of c times the (pooled) pre-activations, from a plain float convolution with zero padding.
+        double F(float[] xs, float[] ws)
+        {
+            double f = 0;
+            int oh = pool ? map.Height / 2 : map.Height, ow = pool ? map.Width / 2 : map.Width;
+            for (int i = 0; i < images; i++)
+                for (int y = 0; y < oh; y++)
+                    for (int xx = 0; xx < ow; xx++)
+                        for (int o = 0; o < outs; o++)
+                        {
+                            double best = double.NegativeInfinity;
+                            int span = pool ? 2 : 1;
+                            for (int dy = 0; dy < span; dy++)
+                                for (int dx = 0; dx < span; dx++)
+                                    best = Math.Max(best, Conv(xs, ws, i, span * y + dy, span * xx + dx, o));
+                            f += C[((i * oh + y) * ow + xx) * outs + o] * best;
+                        }
+            return f;
+        }
+        double Conv(float[] xs, float[] ws, int image, int y, int xx, int o)
+        {
+            double sum = 0;
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++)
+                {
+                    int iy = y + kh - 1, ix = xx + kw - 1;
+                    if (iy < 0 || iy >= map.Height || ix < 0 || ix >= map.Width) continue;
+                    for (int c = 0; c < map.Channels; c++)
+                        sum += ws[o * 9 * map.Channels + (kh * 3 + kw) * map.Channels + c] * xs[image * map.Size + (iy * map.Width + ix) * map.Channels + c];
+                }
+            return sum;
+        }
+        C = Enumerable.Range(0, block.PreActivations!.Length).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        Assert.That(F(x, w), Is.EqualTo(Enumerable.Range(0, C.Length).Sum(i => (double)C[i] * block.PreActivations[i])).Within(1e-3),
+            "the block's pre-activations are the float convolution (and pooling)");
+        var dMap = block.Backward(C, images, threads: 1, needInputGradient: true)!;
+        if (!pool)
+        {
+            // Linear: central differences are exact.
+            const float h = 0.5f;
+            for (int idx = 0; idx < w.Length; idx += 5)
+            {
+                var wp = (float[])w.Clone(); wp[idx] += h;
+                var wm = (float[])w.Clone(); wm[idx] -= h;
+                Assert.That(block.LatentGradient[idx], Is.EqualTo((F(x, wp) - F(x, wm)) / (2 * h)).Within(1e-3), $"dW[{idx}]");
+            }
+            for (int idx = 0; idx < x.Length; idx += 3)
+            {
+                var xp = (float[])x.Clone(); xp[idx] += h;
+                var xm = (float[])x.Clone(); xm[idx] -= h;
+                Assert.That(dMap[idx], Is.EqualTo((F(xp, w) - F(xm, w)) / (2 * h)).Within(1e-3), $"dX[{idx}]");
+            }
+            return;
+        }
+        // Max pooling has integer ties, where finite differences are undefined: compare with the gradient of the
+        // winning convolution output, the winner being the first maximum of the 2x2 window in row-major order.
+        var dW = new double[w.Length];
+        var dX = new double[x.Length];
+        int ph = map.Height / 2, pw = map.Width / 2;
+        for (int i = 0; i < images; i++)
+            for (int y = 0; y < ph; y++)
+                for (int xx = 0; xx < pw; xx++)
+                    for (int o = 0; o < outs; o++)
+                    {
+                        (int by, int bx) = (2 * y, 2 * xx);
+                        foreach (var (dy, dx) in new[] { (0, 1), (1, 0), (1, 1) })
+                            if (Conv(x, w, i, 2 * y + dy, 2 * xx + dx, o) > Conv(x, w, i, by, bx, o)) (by, bx) = (2 * y + dy, 2 * xx + dx);
+                        double c = C[((i * ph + y) * pw + xx) * outs + o];
+                        for (int kh = 0; kh < 3; kh++)
+                            for (int kw = 0; kw < 3; kw++)
+                            {
+                                int iy = by + kh - 1, ix = bx + kw - 1;
+                                if (iy < 0 || iy >= map.Height || ix < 0 || ix >= map.Width) continue;
+                                for (int ch = 0; ch < map.Channels; ch++)
+                                {
+                                    int wi = o * 9 * map.Channels + (kh * 3 + kw) * map.Channels + ch, xi = i * map.Size + (iy * map.Width + ix) * map.Channels + ch;
+                                    dW[wi] += c * x[xi];
+                                    dX[xi] += c * w[wi];
+                                }
+                            }
+                    }
+        for (int idx = 0; idx < w.Length; idx++) Assert.That(block.LatentGradient[idx], Is.EqualTo(dW[idx]).Within(1e-4), $"dW[{idx}]");
+        for (int idx = 0; idx < x.Length; idx++) Assert.That(dMap[idx], Is.EqualTo(dX[idx]).Within(1e-4), $"dX[{idx}]");
+    }
+
+    private float[] C = [];
 }

@@ -32,7 +32,7 @@ public class GemmTests
                     yield return new TestCaseData(path, t, s[0], s[1], s[2]).SetArgDisplayNames(path.ToString(), t.ToString(), $"{s[0]}x{s[1]}x{s[2]}");
     }
 
-    /// <summary>The training shapes of the MLP 784-2048-2048-10 at batch 256, scaled down by four (10 classes kept).</summary>
+    /// <summary>The training shapes of the MLP 784-2048-2048-10 at batch 256 (both layouts of each gradient), scaled down by four, 10 classes kept.</summary>
     private static IEnumerable<TestCaseData> TrainingShapes()
     {
         (Transpose, int, int, int)[] shapes =
@@ -41,6 +41,7 @@ public class GemmTests
             (Transpose.B, 64, 196, 512), (Transpose.B, 64, 512, 512),
             (Transpose.A, 512, 196, 64), (Transpose.A, 512, 512, 64),
             (Transpose.None, 64, 10, 512), (Transpose.B, 64, 512, 10), (Transpose.A, 512, 10, 64),
+            (Transpose.A, 10, 512, 64), (Transpose.None, 64, 512, 10),
         ];
         foreach (var path in Paths)
             foreach (var (t, m, n, k) in shapes)
@@ -212,6 +213,34 @@ public class GemmTests
                 Assert.That(BitsOf(many), Is.EqualTo(BitsOf(one)), $"{m}x{n}x{k} beta {beta}: {threads} threads differ from 1");
             }
         }
+    }
+
+    /// <summary>Concurrent calls share the pool of packing buffers and must not disturb each other.</summary>
+    [Test]
+    public void ConcurrentCallsDoNotInterfere()
+    {
+        var r = new Random(10);
+        var cases = Enumerable.Range(0, 8).Select(i =>
+        {
+            int m = 40 + 17 * i, n = 150 - 9 * i, k = 100 + 61 * i;
+            return (T: AllTransposes[i % 3], M: m, N: n, K: k, A: Random(r, m * k), B: Random(r, k * n));
+        }).ToArray();
+        var expected = cases.Select(x =>
+        {
+            var c = new float[x.M * x.N];
+            Gemm.Multiply(x.T, x.M, x.N, x.K, x.A, x.B, c);
+            return c;
+        }).ToArray();
+        var actual = new float[cases.Length][];
+        Parallel.For(0, cases.Length * 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, j =>
+        {
+            var x = cases[j % cases.Length];
+            var c = Filled(x.M * x.N, float.NaN);
+            Gemm.Multiply(x.T, x.M, x.N, x.K, x.A, x.B, c, threads: 2);
+            if (j < cases.Length) actual[j] = c;
+            else if (!BitsOf(c).SequenceEqual(BitsOf(expected[j % cases.Length]))) throw new InvalidOperationException($"case {j % cases.Length} differs");
+        });
+        for (int i = 0; i < cases.Length; i++) Assert.That(BitsOf(actual[i]), Is.EqualTo(BitsOf(expected[i])), $"case {i}");
     }
 
     /// <summary>The AVX-512 and AVX2 kernels both fuse and block k alike, so they agree bit for bit.</summary>

@@ -7,10 +7,12 @@ using HilBench.Bnn.Tensors;
 namespace HilBench.Bnn.Training;
 
 /// <summary>
-/// One dense block during training: latent weights, batch norm parameters and running statistics, and
-/// what the current step's forward pass left for the backward pass.
+/// One block during training (a dense layer, or a 3x3 convolution with optional 2x2 max pooling, then
+/// batch norm and sign for hidden blocks): latent weights, batch norm parameters and running statistics,
+/// and what the current step's forward pass left for the backward pass. A convolution is trained as a
+/// dense product over its im2col patches: one row per image and position.
 /// </summary>
-internal sealed class DenseBlock
+internal sealed class TrainingBlock
 {
     private readonly int _slotWeights;
     private readonly int _slotGamma = -1;
@@ -33,8 +35,28 @@ internal sealed class DenseBlock
     private ushort[][] _pixelScratch = [];
     private byte[][] _lutScratch = [];
 
+    // Convolutions: input map, border correction, patches, pooling winners, per-image output bits.
+    private readonly TensorShape _map;
+    private readonly bool _pool;
+    private byte[] _patchBytes = [];
+    private ulong[] _patchBits = [];
+    private float[] _full = [];
+    private int[] _winner = [];
+    private float[] _dFull = [];
+    private float[] _dPatches = [];
+    private ulong[] _imageBits = [];
 
-    public DenseBlock(int index, int fanIn, int outputs, bool hidden, Random init, AdamOptimizer adam)
+
+    /// <summary>A 3x3 "same" convolution over <paramref name="map"/>, optionally followed by 2x2 max pooling.</summary>
+    public TrainingBlock(int index, TensorShape map, int outputs, bool pool, bool hidden, Random init, AdamOptimizer adam)
+        : this(index, 9 * map.Channels, outputs, hidden, init, adam)
+    {
+        IsConv = true;
+        _map = map;
+        _pool = pool;
+    }
+
+    public TrainingBlock(int index, int fanIn, int outputs, bool hidden, Random init, AdamOptimizer adam)
     {
         Index = index;
         In = fanIn;
@@ -58,6 +80,30 @@ internal sealed class DenseBlock
     }
 
     public int Index { get; }
+
+    public bool IsConv { get; }
+
+    /// <summary>Rows of the linear product per image: positions of the input map for a convolution, 1 for dense.</summary>
+    private int Positions => IsConv ? _map.Height * _map.Width : 1;
+
+    /// <summary>Rows of the block's output per image: positions after pooling for a convolution, 1 for dense.</summary>
+    public int OutputPositions => !IsConv ? 1 : _pool ? _map.Height / 2 * (_map.Width / 2) : Positions;
+
+    /// <summary>Shape of the block's output per image (after pooling).</summary>
+    public TensorShape OutputShape => !IsConv ? TensorShape.Vector(Out) : _pool ? new(_map.Height / 2, _map.Width / 2, Out) : new(_map.Height, _map.Width, Out);
+
+    /// <summary>The trained layers of this block, ready for a model: weights, pooling, threshold.</summary>
+    public IEnumerable<BnnLayer> ExportLayers(TensorShape input, double eps)
+    {
+        if (IsConv)
+        {
+            var conv = new BinaryConv2d(input, Signs());
+            yield return conv;
+            if (_pool) yield return new MaxPool2d(conv.OutputShape);
+        }
+        else yield return new BinaryDense(input, Signs());
+        if (Hidden) yield return Threshold(OutputShape, eps);
+    }
     public int In { get; }
     public int Out { get; }
     public bool Hidden { get; }
@@ -130,25 +176,32 @@ internal sealed class DenseBlock
     /// </summary>
     public void Forward(ReadOnlySpan<byte> pixels, ulong[]? bits, float[] input, int count, KernelPath path, TrainingOptions options, bool training, int threads)
     {
-        var a = Buffers.Ensure(ref _intPre, count * Out);
+        int rows = count * Positions;
+        byte[] px = pixels.ToArray();
+        ulong[]? rowBits = bits;
+        _input = input;
+        if (IsConv)
+        {
+            (px, rowBits, _input) = Patches(px, bits, input, count);
+        }
+        var a = Buffers.Ensure(ref _intPre, rows * Out);
         // Row ranges of whole quads run in parallel, each with its own scratch: the kernels are exact, so the split changes nothing.
-        int parts = Math.Max(1, Math.Min(threads, count / 4));
+        int parts = Math.Max(1, Math.Min(threads, rows / 4));
         if (_pixelScratch.Length < parts)
         {
             _pixelScratch = new ushort[parts][];
             _lutScratch = new byte[parts][];
             for (int p = 0; p < parts; p++) (_pixelScratch[p], _lutScratch[p]) = ([], []);
         }
-        int rowsPerPart = (count / parts + 3) & ~3;
-        var px = pixels.ToArray();
+        int rowsPerPart = (rows / parts + 3) & ~3;
         if (Index == 0)
         {
             var gemm = new PixelGemm(path, _bits);
             Parallel.For(0, parts, p =>
             {
-                int from = p * rowsPerPart, rows = Math.Min(count, from + rowsPerPart) - from;
-                if (rows <= 0) return;
-                gemm.Run(px.AsSpan(from * In, rows * In), rows, a.AsSpan(from * Out, rows * Out), Out, Buffers.Ensure(ref _pixelScratch[p], gemm.ScratchUShorts(rows)));
+                int from = p * rowsPerPart, n = Math.Min(rows, from + rowsPerPart) - from;
+                if (n <= 0) return;
+                gemm.Run(px.AsSpan(from * In, n * In), n, a.AsSpan(from * Out, n * Out), Out, Buffers.Ensure(ref _pixelScratch[p], gemm.ScratchUShorts(n)));
             });
         }
         else
@@ -157,20 +210,91 @@ internal sealed class DenseBlock
             var lut = path == KernelPath.Vector512 && BinaryLutGemm.IsSupported && Out >= 32 ? new BinaryLutGemm(_bits) : null;
             Parallel.For(0, parts, p =>
             {
-                int from = p * rowsPerPart, rows = Math.Min(count, from + rowsPerPart) - from;
-                if (rows <= 0) return;
-                var x = bits.AsSpan(from * words, rows * words);
-                var rowsOut = a.AsSpan(from * Out, rows * Out);
-                if (lut is not null) lut.Run(x, rows, rowsOut, Out, Buffers.Ensure(ref _lutScratch[p], lut.ScratchBytes));
-                else BinaryGemm.Run(path, x, rows, _bits, rowsOut, Out);
+                int from = p * rowsPerPart, n = Math.Min(rows, from + rowsPerPart) - from;
+                if (n <= 0) return;
+                var x = rowBits.AsSpan(from * words, n * words);
+                var rowsOut = a.AsSpan(from * Out, n * Out);
+                if (lut is not null) lut.Run(x, n, rowsOut, Out, Buffers.Ensure(ref _lutScratch[p], lut.ScratchBytes));
+                else BinaryGemm.Run(path, x, n, _bits, rowsOut, Out);
             });
+            if (IsConv)
+            {
+                // Exact zero padding; the correction depends on this step's weights (flips included).
+                var border = new ConvBorder(_bits, _map.Height, _map.Width, _map.Channels);
+                Parallel.For(0, count, i => border.Apply(a.AsSpan(i * Positions * Out, Positions * Out), Out));
+            }
         }
-        _input = input;
-        PreActivations = Buffers.Ensure(ref _pre, a.Length);
-        int i = 0;
-        for (; i + 16 <= a.Length; i += 16) Vector512.ConvertToSingle(Vector512.Create(a.AsSpan(i, 16))).CopyTo(PreActivations.AsSpan(i, 16));
-        for (; i < a.Length; i++) PreActivations[i] = a[i];
-        if (Hidden) BatchNormSign(count, options, training);
+        var full = Buffers.Ensure(ref _full, a.Length);
+        int k = 0;
+        for (; k + 16 <= a.Length; k += 16) Vector512.ConvertToSingle(Vector512.Create(a.AsSpan(k, 16))).CopyTo(full.AsSpan(k, 16));
+        for (; k < a.Length; k++) full[k] = a[k];
+        PreActivations = _pool ? Pool(full, count) : full;
+        if (Hidden) BatchNormSign(count * OutputPositions, options, training);
+        if (Hidden && IsConv) OutputBits = ImageBits(count);
+    }
+
+    /// <summary>im2col of every image: patch bytes (first block) or patch bits, and the float patches for the weight gradient (padded taps 0).</summary>
+    private (byte[] Pixels, ulong[]? Bits, float[] Floats) Patches(byte[] pixels, ulong[]? bits, float[] input, int count)
+    {
+        int p = Positions, mapSize = _map.Size, words = BitMatrix.WordsFor(In), mapWords = BitMatrix.WordsFor(mapSize);
+        var floats = Buffers.Ensure(ref _patchFloats, count * p * In);
+        if (Index == 0)
+        {
+            var bytes = Buffers.Ensure(ref _patchBytes, count * p * In);
+            Parallel.For(0, count, i => Im2Col.Pixels(pixels.AsSpan(i * mapSize, mapSize), _map.Height, _map.Width, _map.Channels, bytes.AsSpan(i * p * In, p * In)));
+            for (int j = 0; j < bytes.Length; j++) floats[j] = bytes[j];
+            return (bytes, null, floats);
+        }
+        var patchBits = Buffers.Ensure(ref _patchBits, count * p * words);
+        Parallel.For(0, count, i =>
+        {
+            Im2Col.Bits(bits.AsSpan(i * mapWords, mapWords), _map.Height, _map.Width, _map.Channels, patchBits.AsSpan(i * p * words, p * words), words);
+            Im2Col.Floats(input.AsSpan(i * mapSize, mapSize), _map.Height, _map.Width, _map.Channels, floats.AsSpan(i * p * In, p * In));
+        });
+        return (pixels, patchBits, floats);
+    }
+
+    private float[] _patchFloats = [];
+    private float[] _pooled = [];
+
+    /// <summary>2x2 max pooling of every image's pre-activations; remembers which input won each output.</summary>
+    private float[] Pool(float[] full, int count)
+    {
+        int h = _map.Height, w = _map.Width, oh = h / 2, ow = w / 2, c = Out;
+        var pooled = Buffers.Ensure(ref _pooled, count * oh * ow * c);
+        var winner = Buffers.Ensure(ref _winner, pooled.Length);
+        Parallel.For(0, count, i =>
+        {
+            int inBase = i * h * w * c, outBase = i * oh * ow * c;
+            for (int y = 0; y < oh; y++)
+                for (int x = 0; x < ow; x++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        int best = inBase + ((2 * y) * w + 2 * x) * c + ch;
+                        foreach (int d in (ReadOnlySpan<int>)[((2 * y) * w + 2 * x + 1) * c, ((2 * y + 1) * w + 2 * x) * c, ((2 * y + 1) * w + 2 * x + 1) * c])
+                            if (full[inBase + d + ch] > full[best]) best = inBase + d + ch;
+                        int o = outBase + (y * ow + x) * c + ch;
+                        pooled[o] = full[best];
+                        winner[o] = best;
+                    }
+        });
+        return pooled;
+    }
+
+    /// <summary>The per-position output bits regrouped into one row per image (HWC), as the next block reads them.</summary>
+    private ulong[] ImageBits(int count)
+    {
+        int positions = OutputPositions, rowWords = BitMatrix.WordsFor(Out), imageWords = BitMatrix.WordsFor(positions * Out);
+        if (Out % 64 == 0) return OutputBits!; // position rows are whole words: already one image after another
+        var bits = Buffers.Ensure(ref _imageBits, count * imageWords);
+        Array.Clear(bits);
+        var src = OutputBits!;
+        Parallel.For(0, count, i =>
+        {
+            for (int p = 0; p < positions; p++)
+                Im2Col.CopyBits(src.AsSpan((i * positions + p) * rowWords, rowWords), 0, bits.AsSpan(i * imageWords, imageWords), p * Out, Out);
+        });
+        return bits;
     }
 
     /// <summary>
@@ -258,21 +382,42 @@ internal sealed class DenseBlock
         });
     }
 
-    /// <summary>Weight gradient dW = dA^T X (straight-through: zero where |latent| &gt; 1); returns dX = dA W when asked.</summary>
+    /// <summary>
+    /// Weight gradient dW = dA^T X over the rows of the linear product (straight-through: zero where
+    /// |latent| &gt; 1); returns the gradient of the block's input when asked. <paramref name="da"/> is the
+    /// gradient of <see cref="PreActivations"/> (after pooling); <paramref name="count"/> counts images.
+    /// </summary>
     public float[]? Backward(float[] da, int count, int threads, bool needInputGradient)
     {
-        Gemm.Multiply(Transpose.A, Out, In, count, da, _input, LatentGradient, threads: threads);
+        int rows = count * Positions;
+        var dFull = da;
+        if (_pool)
+        {
+            dFull = Buffers.Ensure(ref _dFull, rows * Out);
+            Array.Clear(dFull);
+            for (int o = 0; o < da.Length; o++) dFull[_winner[o]] += da[o];
+        }
+        Gemm.Multiply(Transpose.A, Out, In, rows, dFull, _input, LatentGradient, threads: threads);
         for (int i = 0; i < Latent.Length; i++)
             if (MathF.Abs(Latent[i]) > 1) LatentGradient[i] = 0;
         if (!needInputGradient) return null;
-        var dx = Buffers.Ensure(ref _dx, count * In);
-        Gemm.Multiply(Transpose.None, count, In, Out, da, _signs, dx, threads: threads);
-        return dx;
+        if (!IsConv)
+        {
+            var dx = Buffers.Ensure(ref _dx, count * In);
+            Gemm.Multiply(Transpose.None, count, In, Out, da, _signs, dx, threads: threads);
+            return dx;
+        }
+        var dPatches = Buffers.Ensure(ref _dPatches, rows * In);
+        Gemm.Multiply(Transpose.None, rows, In, Out, dFull, _signs, dPatches, threads: threads);
+        var dMap = Buffers.Ensure(ref _dx, count * _map.Size);
+        Parallel.For(0, count, i => Im2Col.Scatter(dPatches.AsSpan(i * Positions * In, Positions * In), _map.Height, _map.Width, _map.Channels, dMap.AsSpan(i * _map.Size, _map.Size)));
+        return dMap;
     }
 
     /// <summary>Gradient of the pre-activations from the gradient of this hidden block's outputs: sign (straight-through where |z| &lt;= 1), then batch norm.</summary>
-    public float[] BatchNormBackward(float[] dOutput, int count)
+    public float[] BatchNormBackward(float[] dOutput, int images)
     {
+        int count = images * OutputPositions;
         var dz = Buffers.Ensure(ref _dz, count * Out);
         for (int i = 0; i < dz.Length; i++) dz[i] = MathF.Abs(_z[i]) <= 1 ? dOutput[i] : 0f;
         var dGamma = new double[Out];
