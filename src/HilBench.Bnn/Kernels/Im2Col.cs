@@ -9,32 +9,40 @@ namespace HilBench.Bnn.Kernels;
 /// </summary>
 internal static class Im2Col
 {
+    /// <summary>
+    /// Every in-map tap of a height x width map: (destination tap index = position * 9 + tap, source
+    /// position). Out-of-map taps are absent. Cached per map size, so the traversal is written once.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int), (int Tap, int Source)[]> TapTables = new();
+
+    private static (int Tap, int Source)[] Taps(int height, int width) => TapTables.GetOrAdd((height, width), _ =>
+    {
+        var taps = new List<(int, int)>();
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++)
+                    {
+                        int iy = y + kh - 1, ix = x + kw - 1;
+                        if ((uint)iy < (uint)height && (uint)ix < (uint)width)
+                            taps.Add(((y * width + x) * 9 + kh * 3 + kw, iy * width + ix));
+                    }
+        return taps.ToArray();
+    });
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pixels(ReadOnlySpan<byte> map, int height, int width, int channels, Span<byte> patches)
     {
-        int row = 9 * channels;
-        patches[..(height * width * row)].Clear();
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-            {
-                var patch = patches.Slice((y * width + x) * row, row);
-                for (int kh = 0; kh < 3; kh++)
-                {
-                    int iy = y + kh - 1;
-                    if ((uint)iy >= (uint)height) continue;
-                    for (int kw = 0; kw < 3; kw++)
-                    {
-                        int ix = x + kw - 1;
-                        if ((uint)ix >= (uint)width) continue;
-                        int from = (iy * width + ix) * channels, to = (kh * 3 + kw) * channels;
-                        // Few channels (the usual 1 or 3): a plain loop beats a memmove call per tap.
-                        if (channels < 32)
-                            for (int c = 0; c < channels; c++) patch[to + c] = map[from + c];
-                        else
-                            map.Slice(from, channels).CopyTo(patch.Slice(to, channels));
-                    }
-                }
-            }
+        patches[..(height * width * 9 * channels)].Clear();
+        foreach (var (tap, source) in Taps(height, width))
+        {
+            int from = source * channels, to = tap * channels;
+            // Few channels (the usual 1 or 3): a plain loop beats a memmove call per tap.
+            if (channels < 32)
+                for (int c = 0; c < channels; c++) patches[to + c] = map[from + c];
+            else
+                map.Slice(from, channels).CopyTo(patches.Slice(to, channels));
+        }
     }
 
     /// <summary>Packed version: the map is one bit row of height*width*channels bits; each patch row has patchWords words.</summary>
@@ -42,64 +50,28 @@ internal static class Im2Col
     public static void Bits(ReadOnlySpan<ulong> map, int height, int width, int channels, Span<ulong> patches, int patchWords)
     {
         patches[..(height * width * patchWords)].Clear();
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-            {
-                var patch = patches.Slice((y * width + x) * patchWords, patchWords);
-                for (int kh = 0; kh < 3; kh++)
-                {
-                    int iy = y + kh - 1;
-                    if ((uint)iy >= (uint)height) continue;
-                    for (int kw = 0; kw < 3; kw++)
-                    {
-                        int ix = x + kw - 1;
-                        if ((uint)ix >= (uint)width) continue;
-                        CopyBits(map, (iy * width + ix) * channels, patch, (kh * 3 + kw) * channels, channels);
-                    }
-                }
-            }
+        foreach (var (tap, source) in Taps(height, width))
+            CopyBits(map, source * channels, patches.Slice(tap / 9 * patchWords, patchWords), tap % 9 * channels, channels);
     }
 
     /// <summary>Float version for training: padded taps stay 0, so the weight gradient sees exactly the valid taps.</summary>
     public static void Floats(ReadOnlySpan<float> map, int height, int width, int channels, Span<float> patches)
     {
-        int row = 9 * channels;
-        patches[..(height * width * row)].Clear();
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-                for (int kh = 0; kh < 3; kh++)
-                {
-                    int iy = y + kh - 1;
-                    if ((uint)iy >= (uint)height) continue;
-                    for (int kw = 0; kw < 3; kw++)
-                    {
-                        int ix = x + kw - 1;
-                        if ((uint)ix >= (uint)width) continue;
-                        map.Slice((iy * width + ix) * channels, channels).CopyTo(patches.Slice((y * width + x) * row + (kh * 3 + kw) * channels, channels));
-                    }
-                }
+        patches[..(height * width * 9 * channels)].Clear();
+        foreach (var (tap, source) in Taps(height, width))
+            map.Slice(source * channels, channels).CopyTo(patches.Slice(tap * channels, channels));
     }
 
     /// <summary>The adjoint of <see cref="Floats"/>: adds every patch entry back onto the map position it came from.</summary>
     public static void Scatter(ReadOnlySpan<float> patches, int height, int width, int channels, Span<float> map)
     {
         map[..(height * width * channels)].Clear();
-        int row = 9 * channels;
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-                for (int kh = 0; kh < 3; kh++)
-                {
-                    int iy = y + kh - 1;
-                    if ((uint)iy >= (uint)height) continue;
-                    for (int kw = 0; kw < 3; kw++)
-                    {
-                        int ix = x + kw - 1;
-                        if ((uint)ix >= (uint)width) continue;
-                        var src = patches.Slice((y * width + x) * row + (kh * 3 + kw) * channels, channels);
-                        var dst = map.Slice((iy * width + ix) * channels, channels);
-                        for (int c = 0; c < channels; c++) dst[c] += src[c];
-                    }
-                }
+        foreach (var (tap, source) in Taps(height, width))
+        {
+            var src = patches.Slice(tap * channels, channels);
+            var dst = map.Slice(source * channels, channels);
+            for (int c = 0; c < channels; c++) dst[c] += src[c];
+        }
     }
 
     /// <summary>Copies count bits; the destination bits are zero beforehand (they are ORed in).</summary>
