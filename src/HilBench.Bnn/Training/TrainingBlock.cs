@@ -177,7 +177,8 @@ internal sealed class TrainingBlock
     public void Forward(ReadOnlySpan<byte> pixels, ulong[]? bits, float[] input, int count, KernelPath path, TrainingOptions options, bool training, int threads)
     {
         int rows = count * Positions;
-        byte[] px = pixels.ToArray();
+        // Only the first block reads pixels; the others read the previous block's bits.
+        byte[] px = Index == 0 ? pixels.ToArray() : [];
         ulong[]? rowBits = bits;
         _input = input;
         if (IsConv)
