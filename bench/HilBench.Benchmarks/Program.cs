@@ -1,6 +1,11 @@
 using BenchmarkDotNet.Running;
 using HilBench.Benchmarks;
 
+if (args.Length > 0 && args[0] == "memory")
+{
+    MemoryBenchmarks.Probe();
+    return;
+}
 if (args.Length > 0 && args[0] == "probe")
 {
     KernelProbe.Run();

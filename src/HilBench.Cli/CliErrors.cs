@@ -1,5 +1,8 @@
 using HilBench.Bnn.Data;
 using HilBench.Bnn.Model;
+using HilBench.Memory;
+using HilBench.Memory.Backends;
+using HilBench.Memory.Profiles;
 
 namespace HilBench.Cli;
 
@@ -24,6 +27,9 @@ public static class CliErrors
         or FormatException
         or PlatformNotSupportedException
         or InvalidDataException // a damaged or foreign training checkpoint
+        or ProfileException
+        or OperatingPointException
+        or MemoryBackendException
         or UnauthorizedAccessException
         or IOException; // includes FileNotFoundException and DirectoryNotFoundException
 

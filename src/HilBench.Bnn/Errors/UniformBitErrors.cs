@@ -32,20 +32,29 @@ public sealed class UniformBitErrors : IWeightErrorSource
 
     public long Inject(BitMatrix weights, int block, Random random)
     {
+        int columns = weights.Columns;
+        return Inject(weights.BitCount, i => weights[(int)(i / columns), (int)(i % columns)],
+            (i, value) => weights[(int)(i / columns), (int)(i % columns)] = value, random);
+    }
+
+    /// <summary>
+    /// Draws errors over any bit sequence of length <paramref name="bits"/>: <paramref name="read"/> gives the
+    /// stored bit i, <paramref name="write"/> stores the wrong value. Both are called only for candidates, so
+    /// the cost grows with the number of errors. The draws are the same as for a matrix of the same bits.
+    /// </summary>
+    public long Inject(long bits, Func<long, bool> read, Action<long, bool> write, Random random)
+    {
         double pMax = Math.Max(P01, P10);
         if (pMax == 0) return 0;
-        long bits = weights.BitCount;
-        int columns = weights.Columns;
         long flipped = 0;
         // Candidates at rate pMax, each kept with probability p(stored bit) / pMax: exactly rate p per stored value.
         bool thin = P01 != P10;
         double logKeep = Math.Log(1 - pMax);
         for (long i = NextGap(random, pMax, logKeep); i < bits; i += 1 + NextGap(random, pMax, logKeep))
         {
-            int row = (int)(i / columns), column = (int)(i % columns);
-            bool stored = weights[row, column];
+            bool stored = read(i);
             if (thin && random.NextDouble() * pMax >= (stored ? P10 : P01)) continue;
-            weights[row, column] = !stored;
+            write(i, !stored);
             flipped++;
         }
         return flipped;

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using HilBench.Bnn.Data;
-using HilBench.Bnn.Errors;
 using HilBench.Bnn.Inference;
 using HilBench.Bnn.Kernels;
 using HilBench.Bnn.Model;
@@ -29,41 +28,35 @@ public static class EvalCommand
         };
         var threads = CliOptions.Threads("inference threads (0 = all cores)");
         var kernel = CliOptions.Kernel();
-        var ber = CliOptions.Probability("--ber", "also measure accuracy with symmetric weight bit errors at this rate");
-        var ber01 = CliOptions.Probability("--ber-01", "asymmetric errors: rate at which a stored 0 (weight -1) reads as 1 (with --ber-10)");
-        var ber10 = CliOptions.Probability("--ber-10", "asymmetric errors: rate at which a stored 1 (weight +1) reads as 0 (with --ber-01)");
-        var trials = CliOptions.Integer("--trials", "number of seeded error patterns (with --ber or --ber-01/--ber-10)", 10, 1);
-        var seed = CliOptions.Integer("--seed", "seed of the error patterns: trial k of a seed is the same pattern everywhere", 1, int.MinValue);
-        var command = new Command("eval", "Classify the test split with a model: accuracy, per-class accuracy, images/s; optionally under weight bit errors.")
+        var memory = new MemoryOptions();
+        var trials = CliOptions.Integer("--trials", "number of seeded error patterns (with --ber, --ber-01/--ber-10 or --profile)", 10, 1);
+        var seed = CliOptions.Integer("--seed", "seed of the error patterns (uniform BER) or of the first chip (--profile): trial k is the same everywhere", 1, int.MinValue);
+        var command = new Command("eval", "Classify the test split with a model: accuracy, per-class accuracy, images/s; optionally under memory errors.")
         {
-            model, dataset, json, predictions, threads, kernel, ber, ber01, ber10, trials, seed,
+            model, dataset, json, predictions, threads, kernel, trials, seed,
         };
-        command.Validators.Add(r =>
+        foreach (var o in memory.All()) command.Options.Add(o);
+        command.Validators.Add(r => memory.Validate(r, required: false));
+        command.SetAction(r => CliErrors.Guard(context, () =>
         {
-            // Presence only: values are checked by their own parsers (GetValue would throw on a bad one here).
-            bool symmetric = r.GetResult(ber) is not null, a01 = r.GetResult(ber01) is not null, a10 = r.GetResult(ber10) is not null;
-            if (symmetric && (a01 || a10)) r.AddError("use either --ber or --ber-01/--ber-10, not both.");
-            else if (a01 != a10) r.AddError("asymmetric errors need both --ber-01 and --ber-10.");
-        });
-        command.SetAction(r => CliErrors.Guard(context, () => Execute(context, new Settings(
-            r.GetRequiredValue(model),
-            r.GetValue(dataset),
-            r.GetValue(json),
-            r.GetValue(predictions),
-            r.GetValue(threads),
-            CliOptions.KernelPathOf(r.GetRequiredValue(kernel)),
-            ErrorSource(r.GetValue(ber), r.GetValue(ber01), r.GetValue(ber10)),
-            r.GetValue(trials),
-            r.GetValue(seed)))));
+            using var errors = memory.Resolve(r, r.GetValue(seed), r.GetValue(threads));
+            return Execute(context, new Settings(
+                r.GetRequiredValue(model),
+                r.GetValue(dataset),
+                r.GetValue(json),
+                r.GetValue(predictions),
+                r.GetValue(threads),
+                CliOptions.KernelPathOf(r.GetRequiredValue(kernel)),
+                errors,
+                r.GetValue(trials),
+                r.GetValue(seed)));
+        }));
         return command;
     }
 
-    private static IWeightErrorSource? ErrorSource(double? ber, double? ber01, double? ber10) =>
-        ber is { } p ? new UniformBitErrors(p) : ber01 is { } a && ber10 is { } b ? new UniformBitErrors(a, b) : null;
-
     /// <summary>What to evaluate; with an <see cref="Errors"/> source, also <see cref="Trials"/> seeded error patterns.</summary>
     public sealed record Settings(string Model, string? Dataset, bool Json, string? Predictions, int Threads, KernelPath Kernel,
-        IWeightErrorSource? Errors = null, int Trials = 10, int Seed = 1);
+        MemoryErrors? Errors = null, int Trials = 10, int Seed = 1);
 
     /// <summary>What one evaluation found; <see cref="PerClassAccuracy"/> is NaN for a class without test images.</summary>
     public sealed record Report(
@@ -169,12 +162,15 @@ public static class EvalCommand
         if (r.Errors is { } e)
         {
             json["errors"] = e.Source;
+            json["operating_point"] = e.Point;
             json["trials"] = e.Trials;
             json["seed"] = e.Seed;
             json["accuracy_mean"] = e.Mean;
             json["accuracy_ci95"] = e.Low is { } low && e.High is { } high ? new JsonArray(JsonOutput.Number(low), JsonOutput.Number(high)) : null;
             json["accuracy_trials"] = new JsonArray(e.Accuracies.Select(a => (JsonNode?)a).ToArray());
             json["flipped_bits_mean"] = e.FlippedBitsMean;
+            json["bit_error_rate"] = e.BitErrorRate;
+            json["energy_saving"] = e.EnergySaving;
         }
         JsonOutput.Write(context, json);
     }
@@ -208,7 +204,8 @@ public static class EvalCommand
         {
             string interval = e.Low is { } low && e.High is { } high ? $", 95% interval {Formatting.Percent(low)}..{Formatting.Percent(high)}" : "";
             o.WriteLine($"errors    {e.Source}: accuracy {Formatting.Percent(e.Mean)} mean over {e.Trials} pattern{(e.Trials == 1 ? "" : "s")} (seed {e.Seed}){interval}, " +
-                        $"{Formatting.Count((long)Math.Round(e.FlippedBitsMean))} weight bits flipped per pattern on average");
+                        $"{Formatting.Count((long)Math.Round(e.FlippedBitsMean))} bits wrong per pattern on average (BER {e.BitErrorRate:G3})" +
+                        (e.EnergySaving is { } saving ? $", read energy saved {Formatting.Percent(saving)}" : ""));
         }
     }
 }

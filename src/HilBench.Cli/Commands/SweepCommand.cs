@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using HilBench.Bnn.Data;
+using HilBench.Bnn.Inference;
+using HilBench.Bnn.Model;
+using HilBench.Memory;
+
+namespace HilBench.Cli.Commands;
+
+/// <summary>
+/// <c>hilbench sweep</c>: accuracy and energy saving of a model stored in an emulated device, per supply
+/// voltage. The same K chips serve every voltage, so what a sweep shows is how one population of chips
+/// degrades, with persistent and nested faults. Each finished point is written to --out at once.
+/// </summary>
+public static class SweepCommand
+{
+    public sealed record Point(OperatingPoint Op, ErrorTrials.Summary Result);
+
+    public static Command Create(CliContext context)
+    {
+        var model = CliOptions.Model("model file (.hbnn) to evaluate");
+        var dataset = CliOptions.Dataset();
+        var memory = new MemoryOptions();
+        var voltages = new Option<string>("--voltages") { Description = "supply voltages: START:STOP:STEP (e.g. 0.60:0.54:0.01) or a list 0.6,0.58,0.56", HelpName = "RANGE", Required = true };
+        var trials = CliOptions.Integer("--trials", "error patterns (chips SEED+k, or reads of --chip) per voltage", 10, 1);
+        var seed = CliOptions.Integer("--seed", "seed of the first chip", 1, int.MinValue);
+        var threads = CliOptions.Threads("inference threads (0 = all cores)");
+        var output = new Option<string?>("--out", "-o") { Description = "CSV file with one row per voltage, rewritten after every point", HelpName = "CSV" };
+        var json = CliOptions.Json();
+        var command = new Command("sweep", "Accuracy and energy saving of a model stored in an emulated memory, per supply voltage.")
+        {
+            model, dataset, voltages, trials, seed, threads, output, json,
+        };
+        foreach (var o in memory.All(withBer: false)) command.Options.Add(o);
+        memory.Profile.Required = true;
+        command.SetAction(r => CliErrors.Guard(context, () =>
+        {
+            var m = ModelFile.Load(r.GetRequiredValue(model));
+            var test = IdxDataset.LoadTest(Path.GetFullPath(r.GetValue(dataset) ?? IdxDataset.DefaultDirectory()));
+            using var errors = memory.Resolve(r, r.GetValue(seed), r.GetValue(threads))!;
+            var profile = errors.Profile!;
+            var points = ParseVoltages(r.GetRequiredValue(voltages)).Select(v => profile.Check(errors.Point with { Voltage = v })).ToArray();
+            return Execute(context, m, test, errors, points, r.GetValue(trials), r.GetValue(seed), r.GetValue(threads), r.GetValue(output), r.GetValue(json));
+        }));
+        return command;
+    }
+
+    /// <summary>"0.60:0.54:0.01" (either direction, the stop included when the steps land on it) or "0.6,0.58".</summary>
+    public static double[] ParseVoltages(string text)
+    {
+        static double Number(string s, string text) =>
+            double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
+                : throw new CliException($"--voltages '{text}': '{s}' is not a number; write START:STOP:STEP such as 0.60:0.54:0.01, or a list 0.6,0.58");
+        var parts = text.Split(':');
+        if (parts.Length == 1) return text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => Number(s, text)).ToArray();
+        if (parts.Length != 3) throw new CliException($"--voltages '{text}' is not START:STOP:STEP, e.g. 0.60:0.54:0.01");
+        double start = Number(parts[0], text), stop = Number(parts[1], text), step = Math.Abs(Number(parts[2], text));
+        if (step == 0) throw new CliException($"--voltages '{text}': the step must not be zero");
+        int count = (int)Math.Floor(Math.Abs(stop - start) / step + 1e-9) + 1;
+        if (count > 10_000) throw new CliException($"--voltages '{text}' gives {count} points; use a larger step");
+        double sign = stop >= start ? 1 : -1;
+        return Enumerable.Range(0, count).Select(i => Math.Round(start + sign * i * step, 9)).ToArray();
+    }
+
+    private static int Execute(CliContext context, BnnModel model, ImageSet test, MemoryErrors errors, OperatingPoint[] points,
+        int trials, int seed, int threads, string? output, bool json)
+    {
+        double clean = new InferenceEngine(model).Run(test.Pixels, test.Count, threads).Accuracy(test.Labels);
+        var results = new List<Point>();
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        bool interrupted = false;
+        try
+        {
+            context.WithStatus(json, "Sweeping", status =>
+            {
+                foreach (var op in points)
+                {
+                    var summary = ErrorTrials.Run(model, errors, test, trials, seed, Bnn.Kernels.KernelPath.Auto, CliOptions.ResolveThreads(threads),
+                        s => status($"{op}: {s}"), op, cancel.Token);
+                    results.Add(new Point(op, summary));
+                    if (output is not null) WriteCsv(output, clean, results);
+                }
+                return 0;
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            interrupted = true;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        if (json) WriteJson(context, errors, clean, results, output);
+        else WriteText(context, errors, clean, results, output);
+        if (!interrupted) return CliErrors.Success;
+        context.Error.WriteLine($"interrupted after {results.Count} of {points.Length} voltages{(output is null ? "" : $"; they are in {output}")}");
+        return TrainCommand.Interrupted;
+    }
+
+    private static void WriteCsv(string path, double clean, List<Point> results) => OutputFiles.WriteText(path, w =>
+    {
+        w.WriteLine("voltage,op,trials,bit_error_rate,faults_mean,accuracy_mean,accuracy_ci95_low,accuracy_ci95_high,clean_accuracy,energy_saving");
+        foreach (var p in results)
+        {
+            var s = p.Result;
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{p.Op.Voltage},{p.Op.ToString(";")},{s.Trials},{s.BitErrorRate:G6},{s.FlippedBitsMean},{s.Mean},{s.Low},{s.High},{clean},{s.EnergySaving}"));
+        }
+    });
+
+    private static void WriteJson(CliContext context, MemoryErrors errors, double clean, List<Point> results, string? output) =>
+        JsonOutput.Write(context, new JsonObject
+        {
+            ["memory"] = errors.Description,
+            ["clean_accuracy"] = clean,
+            ["out"] = output is null ? null : Path.GetFullPath(output),
+            ["points"] = new JsonArray(results.Select(p => (JsonNode?)new JsonObject
+            {
+                ["op"] = p.Op.ToString(),
+                ["voltage"] = p.Op.Voltage,
+                ["trials"] = p.Result.Trials,
+                ["bit_error_rate"] = p.Result.BitErrorRate,
+                ["faults_mean"] = p.Result.FlippedBitsMean,
+                ["accuracy_mean"] = p.Result.Mean,
+                ["accuracy_ci95"] = p.Result.Low is { } lo && p.Result.High is { } hi ? new JsonArray(lo, hi) : null,
+                ["energy_saving"] = p.Result.EnergySaving,
+            }).ToArray()),
+        });
+
+    private static void WriteText(CliContext context, MemoryErrors errors, double clean, List<Point> results, string? output)
+    {
+        context.Out.WriteLine($"memory    {errors.Description}");
+        context.Out.WriteLine($"clean     {Formatting.Percent(clean)} accuracy with error-free weights");
+        context.Out.Flush();
+        var table = Formatting.Table("operating point", ">BER", ">faults", ">accuracy", ">95% interval", ">energy saved");
+        foreach (var p in results)
+        {
+            var s = p.Result;
+            Formatting.Row(table, p.Op.ToString(), s.BitErrorRate.ToString("G3", CultureInfo.InvariantCulture), Formatting.Count((long)Math.Round(s.FlippedBitsMean)),
+                Formatting.Percent(s.Mean), s.Low is { } lo && s.High is { } hi ? $"{Formatting.Percent(lo)}..{Formatting.Percent(hi)}" : "-",
+                s.EnergySaving is { } e ? Formatting.Percent(e) : "-");
+        }
+        context.Console.Write(table);
+        if (output is not null) context.Out.WriteLine($"wrote {Formatting.DisplayPath(output)}");
+    }
+}

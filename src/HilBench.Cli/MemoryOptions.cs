@@ -1,0 +1,130 @@
+using System.CommandLine;
+using HilBench.Bnn.Errors;
+using HilBench.Memory;
+using HilBench.Memory.Backends;
+using HilBench.Memory.Geometry;
+using HilBench.Memory.Images;
+using HilBench.Memory.Profiles;
+
+namespace HilBench.Cli;
+
+/// <summary>
+/// The options that choose where the weights are stored (a uniform BER or a device profile at an operating
+/// point), shared by eval, inject and sweep, and the <see cref="MemoryErrors"/> they describe.
+/// </summary>
+public sealed class MemoryOptions
+{
+    public Option<double?> Ber { get; } = CliOptions.Probability("--ber", "symmetric weight bit errors at this rate");
+    public Option<double?> Ber01 { get; } = CliOptions.Probability("--ber-01", "asymmetric errors: rate at which a stored 0 (weight -1) reads as 1 (with --ber-10)");
+    public Option<double?> Ber10 { get; } = CliOptions.Probability("--ber-10", "asymmetric errors: rate at which a stored 1 (weight +1) reads as 0 (with --ber-01)");
+    public Option<string?> Profile { get; } = new("--profile") { Description = "device profile JSON (see calibration/profiles/): weights are stored in an emulated chip", HelpName = "FILE" };
+    public Option<string?> Op { get; } = new("--op") { Description = "operating point for --profile, e.g. \"V=0.56\" or \"V=1.15,tRCD=10,T=45\" (missing fields: nominal)", HelpName = "POINT" };
+    public Option<int?> Chip { get; } = new("--chip") { Description = "with --profile: use this one chip seed for every trial (trials then differ only in transient faults); default: trial k runs on chip SEED+k", HelpName = "SEED" };
+    public Option<string> Placement { get; } = new Option<string>("--placement")
+    {
+        Description = "with --profile: how the image is laid over the memory blocks",
+        HelpName = "contiguous|interleaved",
+        DefaultValueFactory = _ => "contiguous",
+    }.AcceptOnlyFromAmong("contiguous", "interleaved");
+    public Option<bool> Thresholds { get; } = new("--thresholds-in-memory") { Description = "store the hidden layers' thresholds in the memory too (16- or 32-bit words), not in error-free storage" };
+
+    public IEnumerable<Option> All(bool withBer = true) => withBer
+        ? [Ber, Ber01, Ber10, Profile, Op, Chip, Placement, Thresholds]
+        : [Profile, Op, Chip, Placement, Thresholds];
+
+    /// <summary>Checks that at most one error model is given and its parts fit together.</summary>
+    public void Validate(System.CommandLine.Parsing.CommandResult r, bool required)
+    {
+        bool symmetric = r.GetResult(Ber) is not null, a01 = r.GetResult(Ber01) is not null, a10 = r.GetResult(Ber10) is not null;
+        bool profile = r.GetResult(Profile) is not null;
+        if (symmetric && (a01 || a10)) r.AddError("use either --ber or --ber-01/--ber-10, not both.");
+        else if (a01 != a10) r.AddError("asymmetric errors need both --ber-01 and --ber-10.");
+        if (profile && (symmetric || a01 || a10)) r.AddError("use either a uniform BER (--ber, --ber-01/--ber-10) or --profile, not both.");
+        if (!profile && (r.GetResult(Op) is not null || r.GetResult(Chip) is not null)) r.AddError("--op and --chip need --profile.");
+        if (required && !profile && !symmetric && !a01) r.AddError("give the errors: --ber P, --ber-01 P --ber-10 Q, or --profile FILE --op POINT.");
+    }
+
+    /// <summary>The chosen errors, or null when none were asked for.</summary>
+    public MemoryErrors? Resolve(ParseResult r, int seed, int threads)
+    {
+        if (r.GetValue(Profile) is { } path)
+        {
+            var profile = DeviceProfile.Load(path);
+            var point = r.GetValue(Op) is { } op ? profile.ParsePoint(op) : profile.Check(profile.Nominal);
+            var policy = r.GetValue(Placement) == "interleaved" ? PlacementPolicy.WordInterleaved : PlacementPolicy.Contiguous;
+            return MemoryErrors.Emulated(profile, point, seed, r.GetValue(Chip), policy, r.GetValue(Thresholds), threads);
+        }
+        UniformBitErrors? uniform = r.GetValue(Ber) is { } p ? new UniformBitErrors(p)
+            : r.GetValue(Ber01) is { } a && r.GetValue(Ber10) is { } b ? new UniformBitErrors(a, b) : null;
+        return uniform is null ? null : MemoryErrors.Uniform(uniform, seed, r.GetValue(Thresholds));
+    }
+}
+
+/// <summary>
+/// Where Monte-Carlo trials get their corrupted weights: one backend (uniform BER, or one fixed chip)
+/// loaded with trial k, or one emulated chip per trial (chip SEED+k), each generated once and kept, so a
+/// sweep sees the same chips at every operating point (persistent, nested faults).
+/// </summary>
+public sealed class MemoryErrors : IDisposable
+{
+    private readonly Func<int, IMemoryBackend> _create;
+    private readonly Dictionary<int, IMemoryBackend> _backends = [];
+    private readonly bool _perTrialBackend;
+    private WeightImage? _stored;
+
+    private MemoryErrors(string description, OperatingPoint point, DeviceProfile? profile, bool thresholds, bool perTrialBackend, Func<int, IMemoryBackend> create)
+    {
+        Description = description;
+        Point = point;
+        Profile = profile;
+        ThresholdsInMemory = thresholds;
+        _perTrialBackend = perTrialBackend;
+        _create = create;
+    }
+
+    public string Description { get; }
+
+    /// <summary>The operating point loads use unless told otherwise (nominal for a uniform BER, where it does not matter).</summary>
+    public OperatingPoint Point { get; }
+
+    public DeviceProfile? Profile { get; }
+
+    public bool ThresholdsInMemory { get; }
+
+    public static MemoryErrors Uniform(UniformBitErrors errors, int seed, bool thresholds) =>
+        new($"{errors} (seed {seed})", new OperatingPoint(0), null, thresholds, false, _ => new UniformBerBackend(errors, seed));
+
+    public static MemoryErrors Emulated(DeviceProfile profile, OperatingPoint point, int seed, int? chip, PlacementPolicy policy, bool thresholds, int threads)
+    {
+        Func<WeightImage, Placement> place = image => Memory.Geometry.Placement.Create(image.Layout, profile.Geometry, policy);
+        string where = $"{profile.Name} at {point}";
+        return chip is { } c
+            ? new MemoryErrors($"{where}, chip {c}", point, profile, thresholds, false, _ => EmulatedMemory.For(profile, c, place, threads))
+            : new MemoryErrors($"{where}, chips {seed}+k", point, profile, thresholds, true, k => EmulatedMemory.For(profile, unchecked(seed + k), place, threads));
+    }
+
+    /// <summary>Reads <paramref name="image"/> back for trial k at a point (default <see cref="Point"/>), storing it first where needed.</summary>
+    public MemoryReadout Load(WeightImage image, int trial, OperatingPoint? point = null, CancellationToken cancel = default)
+    {
+        if (!ReferenceEquals(image, _stored))
+        {
+            foreach (var b in _backends.Values) b.Dispose();
+            _backends.Clear();
+            _stored = image;
+        }
+        int key = _perTrialBackend ? trial : 0;
+        if (!_backends.TryGetValue(key, out var backend))
+        {
+            backend = _create(trial);
+            backend.Store(image, cancel);
+            _backends[key] = backend;
+        }
+        return backend.Load(new LoadRequest(point ?? Point, trial), cancel);
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in _backends.Values) b.Dispose();
+        _backends.Clear();
+    }
+}

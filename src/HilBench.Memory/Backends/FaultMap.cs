@@ -1,0 +1,115 @@
+using System.Globalization;
+using HilBench.Memory.Geometry;
+
+namespace HilBench.Memory.Backends;
+
+/// <summary>One recorded faulty cell: where it is and what it read (null: it read the inverse of what was stored).</summary>
+public readonly record struct RecordedFault(int Block, int Row, int Bit, bool? Read);
+
+/// <summary>The faults of one read at one operating point; a map without trial numbers holds one read that stands for every trial.</summary>
+public sealed record RecordedRead(OperatingPoint Point, int? Trial, IReadOnlyList<RecordedFault> Faults);
+
+/// <summary>
+/// HilBench's fault-map format (docs/device-profile.md, "Fault maps"): a text file with a header naming
+/// the geometry and CSV records op,trial,block,row,bit,read. Written by the emulator and by board runs,
+/// replayed by <see cref="ReplayBackend"/>, imported by calibration.
+/// </summary>
+public sealed class FaultMap(MemoryGeometry geometry, IReadOnlyList<RecordedRead> reads, string description = "")
+{
+    public const string Magic = "# hilbench fault map 1";
+    private const string Columns = "op,trial,block,row,bit,read";
+
+    public MemoryGeometry Geometry { get; } = geometry;
+
+    public IReadOnlyList<RecordedRead> Reads { get; } = reads;
+
+    public string Description { get; } = description;
+
+    public IEnumerable<OperatingPoint> Points => Reads.Select(r => r.Point).DistinctBy(p => p.ToString());
+
+    public void Save(string path)
+    {
+        using var w = new StreamWriter(path);
+        w.WriteLine(Magic);
+        w.WriteLine($"# geometry {Geometry}");
+        if (Description != "") w.WriteLine($"# chip {Description.ReplaceLineEndings(" ")}");
+        w.WriteLine(Columns);
+        foreach (var read in Reads)
+        {
+            string op = read.Point.ToString(";"), trial = read.Trial?.ToString(CultureInfo.InvariantCulture) ?? "";
+            if (read.Faults.Count == 0) w.WriteLine($"{op},{trial},,,,"); // a read without faults still records the point
+            foreach (var f in read.Faults)
+                w.WriteLine($"{op},{trial},{f.Block},{f.Row},{f.Bit},{(f.Read is { } v ? v ? "1" : "0" : "")}");
+        }
+    }
+
+    public static FaultMap Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"fault map {path} does not exist", path);
+        using var reader = new StreamReader(path);
+        string Where(int line) => $"{path}, line {line}";
+        if (reader.ReadLine() != Magic)
+            throw new FormatException($"{path} is not a HilBench fault map: the first line must be '{Magic}' (see docs/device-profile.md)");
+        MemoryGeometry? geometry = null;
+        string description = "";
+        var reads = new List<(string Key, OperatingPoint Point, int? Trial, List<RecordedFault> Faults)>();
+        var index = new Dictionary<string, int>();
+        bool header = false;
+        int n = 1;
+        for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+        {
+            n++;
+            if (line.Trim() == "") continue;
+            if (line.StartsWith('#'))
+            {
+                var text = line[1..].Trim();
+                if (text.StartsWith("geometry ", StringComparison.Ordinal))
+                {
+                    try { geometry = MemoryGeometry.Parse(text["geometry ".Length..].Trim()); }
+                    catch (FormatException e) { throw new FormatException($"{Where(n)}: {e.Message}"); }
+                }
+                else if (text.StartsWith("chip ", StringComparison.Ordinal)) description = text["chip ".Length..].Trim();
+                continue;
+            }
+            if (!header)
+            {
+                if (line.Trim() != Columns) throw new FormatException($"{Where(n)}: expected the column line '{Columns}'");
+                if (geometry is null) throw new FormatException($"{Where(n)}: the header has no '# geometry BLOCKSxROWSxBITS' line");
+                header = true;
+                continue;
+            }
+            var f = line.Split(',');
+            if (f.Length != 6) throw new FormatException($"{Where(n)}: expected 6 fields ({Columns}), got {f.Length}");
+            OperatingPoint op;
+            try { op = OperatingPoint.Parse(f[0]); }
+            catch (FormatException e) { throw new FormatException($"{Where(n)}: {e.Message}"); }
+            int? trial = f[1].Trim() == "" ? null : Int(f[1], "trial", int.MaxValue, Where(n));
+            string key = op.ToString() + "|" + trial;
+            if (!index.TryGetValue(key, out int r))
+            {
+                index[key] = r = reads.Count;
+                reads.Add((key, op, trial, []));
+            }
+            if (f[2].Trim() == "" && f[3].Trim() == "" && f[4].Trim() == "") continue;
+            var g = geometry!;
+            int block = Int(f[2], "block", g.Blocks - 1, Where(n)), row = Int(f[3], "row", g.RowsPerBlock - 1, Where(n)), bit = Int(f[4], "bit", g.BitsPerRow - 1, Where(n));
+            bool? value = f[5].Trim() switch
+            {
+                "" => null,
+                "0" => false,
+                "1" => true,
+                var other => throw new FormatException($"{Where(n)}: read value must be 0, 1 or empty (inverted), got '{other}'"),
+            };
+            reads[r].Faults.Add(new RecordedFault(block, row, bit, value));
+        }
+        if (geometry is null) throw new FormatException($"{path}: the header has no '# geometry BLOCKSxROWSxBITS' line");
+        return new FaultMap(geometry, reads.Select(r => new RecordedRead(r.Point, r.Trial, r.Faults)).ToArray(), description);
+    }
+
+    private static int Int(string text, string what, int max, string where)
+    {
+        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v > max)
+            throw new FormatException($"{where}: {what} must be a whole number from 0 to {max}, got '{text.Trim()}'");
+        return v;
+    }
+}

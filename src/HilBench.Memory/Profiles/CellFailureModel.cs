@@ -1,0 +1,141 @@
+using MathNet.Numerics;
+
+namespace HilBench.Memory.Profiles;
+
+/// <summary>
+/// The analytic side of the cell-failure model. Every cell has a latent critical value
+/// x = mean + block offset + weak-bitline strength + weak-wordline strength + sigma * z, z ~ Normal(0, 1);
+/// it fails when x exceeds the operating point's threshold:
+/// SRAM (x is a critical voltage): threshold = V - tc * (T - T_nominal);
+/// DRAM (x is a critical tRCD at nominal V and T): threshold = tRCD / ((1 + a * (V_nominal - V)) * (1 + tc * (T - T_nominal))).
+/// Lowering V (or tRCD) lowers the threshold, so the failing set only grows: faults are nested.
+/// </summary>
+public sealed class CellFailureModel(DeviceProfile profile)
+{
+    /// <summary>The most weak cells a chip may hold (its failing set at the profile's worst corner).</summary>
+    public const long MaxWeakCells = 16_000_000;
+
+    private const int QuantilePoints = 4096;
+
+    public DeviceProfile Profile { get; } = profile;
+
+    public double ThresholdAt(OperatingPoint op)
+    {
+        var c = Profile.Cells;
+        double dt = op.TemperatureC - Profile.Nominal.TemperatureC;
+        if (Profile.Technology == Technology.Sram) return op.Voltage - c.TemperatureCoefficient * dt;
+        double trcd = op.TRcdNs ?? Profile.Nominal.TRcdNs!.Value;
+        double growth = (1 + c.VoltageSensitivity * (Profile.Nominal.Voltage - op.Voltage)) * (1 + c.TemperatureCoefficient * dt);
+        return growth > 0 ? trcd / growth : 0;
+    }
+
+    /// <summary>The lowest threshold inside the profile's ranges: every cell that can fail there is a weak cell of the chip.</summary>
+    public double Floor => ThresholdAt(Profile.WorstPoint());
+
+    /// <summary>P(x &gt; threshold) for a cell with the given total offset.</summary>
+    public double TailProbability(double threshold, double offset) => UpperTail((threshold - Profile.Cells.Mean - offset) / Profile.Cells.Sigma);
+
+    /// <summary>The latent value at upper-tail probability p for a cell with the given offset (inverse of <see cref="TailProbability"/>).</summary>
+    public double LatentAtTail(double p, double offset) => Profile.Cells.Mean + offset + Profile.Cells.Sigma * UpperTailInverse(p);
+
+    /// <summary>The four kinds of cell by weak bitline and weak wordline: their share and extra offset.</summary>
+    public IEnumerable<(double Share, double Offset)> LineClasses()
+    {
+        var b = Profile.WeakBitlines;
+        var w = Profile.WeakWordlines;
+        yield return ((1 - b.Fraction) * (1 - w.Fraction), 0);
+        yield return (b.Fraction * (1 - w.Fraction), b.Strength);
+        yield return ((1 - b.Fraction) * w.Fraction, w.Strength);
+        yield return (b.Fraction * w.Fraction, b.Strength + w.Strength);
+    }
+
+    /// <summary>Expected failing share of a block with a given offset (weak lines averaged over).</summary>
+    public double BlockFailureProbability(double threshold, double blockOffset) =>
+        LineClasses().Sum(c => c.Share == 0 ? 0 : c.Share * TailProbability(threshold, blockOffset + c.Offset));
+
+    /// <summary>The block offset at quantile u of the profile's offset distribution.</summary>
+    public double BlockOffsetAt(double u)
+    {
+        var o = Profile.BlockOffsets;
+        return o.Distribution switch
+        {
+            BlockOffsetDistribution.Normal => o.Sigma * -UpperTailInverse(u),
+            BlockOffsetDistribution.TwoClass => u > 1 - o.WeakShare ? o.WeakOffset : 0,
+            _ => 0,
+        };
+    }
+
+    /// <summary>Expected share of failing cells at an operating point, averaged over chips (block offsets integrated out).</summary>
+    public double FailureProbability(OperatingPoint op) => Quantiles(ThresholdAt(op)).Average();
+
+    public double WorstCaseFailureProbability() => FailureProbability(Profile.WorstPoint());
+
+    /// <summary>
+    /// Expected share of all faults that sit in the 10% of blocks with the largest offsets (the blocks that
+    /// hold the most faults when faults per block are many).
+    /// </summary>
+    public double Top10BlockShare(OperatingPoint op)
+    {
+        var f = Quantiles(ThresholdAt(op));
+        double total = f.Sum();
+        if (total == 0) return 0.1;
+        int top = QuantilePoints / 10;
+        return f.Skip(QuantilePoints - top).Sum() / total;
+    }
+
+    /// <summary>
+    /// Probability that a failing cell gives a wrong bit, for stored data with the given share of ones:
+    /// 1 for flipping cells; for stuck cells the chance the stuck value differs from the stored one.
+    /// </summary>
+    public double ErrorShare(double onesShare)
+    {
+        var p = Profile.Polarity;
+        if (p.Mode == FailureMode.Flip) return 1;
+        if (p.AntiCellRowGroup > 0) return 0.5; // half the rows fail to 0, half to 1
+        return p.StuckAtZeroShare * onesShare + (1 - p.StuckAtZeroShare) * (1 - onesShare);
+    }
+
+    /// <summary>Share of failing cells that fail on a given read (marginal cells only sometimes).</summary>
+    public double ReadShare => 1 - Profile.Transient.Share + Profile.Transient.Share * Profile.Transient.ReadFailureProbability;
+
+    /// <summary>Expected bit error rate of stored data with the given share of ones (0.5 for random data).</summary>
+    public double ExpectedBer(OperatingPoint op, double onesShare = 0.5) => FailureProbability(op) * ErrorShare(onesShare) * ReadShare;
+
+    /// <summary>
+    /// Energy of reading <paramref name="bits"/> once at an operating point: word accesses times
+    /// E_dyn * (V/V_nom)^2, plus leakage P_leak * (V/V_nom)^k over the access time (for DRAM the access time
+    /// moves with tRCD). Null when the profile has no energy model.
+    /// </summary>
+    public double? ReadEnergyJoules(OperatingPoint op, long bits)
+    {
+        if (Profile.Energy is not { } e) return null;
+        double accesses = Math.Ceiling((double)bits / Profile.Geometry.WordBits);
+        double v = op.Voltage / Profile.Nominal.Voltage;
+        double accessNs = e.AccessNanoseconds + ((op.TRcdNs ?? 0) - (Profile.Nominal.TRcdNs ?? 0));
+        double dynamic = accesses * e.DynamicPicojoulesPerAccess * 1e-12 * v * v;
+        double leakage = e.LeakageMilliwatts * 1e-3 * Math.Pow(v, e.LeakageVoltageExponent) * accesses * Math.Max(0, accessNs) * 1e-9;
+        return dynamic + leakage;
+    }
+
+    /// <summary>1 - E(op) / E(nominal): the share of read energy saved by running at the point.</summary>
+    public double? EnergySaving(OperatingPoint op)
+    {
+        var at = ReadEnergyJoules(op, Profile.Geometry.WordBits);
+        var nominal = ReadEnergyJoules(Profile.Nominal, Profile.Geometry.WordBits);
+        return at is { } a && nominal is { } n && n > 0 ? 1 - a / n : null;
+    }
+
+    private double[] Quantiles(double threshold)
+    {
+        if (Profile.BlockOffsets.Distribution == BlockOffsetDistribution.None)
+            return Enumerable.Repeat(BlockFailureProbability(threshold, 0), QuantilePoints).ToArray();
+        var f = new double[QuantilePoints];
+        for (int i = 0; i < QuantilePoints; i++) f[i] = BlockFailureProbability(threshold, BlockOffsetAt((i + 0.5) / QuantilePoints));
+        return f;
+    }
+
+    /// <summary>Q(z) = P(Z &gt; z), accurate far into the tail.</summary>
+    public static double UpperTail(double z) => 0.5 * SpecialFunctions.Erfc(z / Math.Sqrt(2));
+
+    public static double UpperTailInverse(double p) => Math.Sqrt(2) * SpecialFunctions.ErfcInv(2 * p);
+}
