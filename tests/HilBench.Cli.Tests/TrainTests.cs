@@ -61,6 +61,21 @@ public sealed class TrainTests
     }
 
     [Test]
+    public void HorizontalFlips_AreKeptByResumeAndChangeTheModel()
+    {
+        string plain = _dir.File("hp/m.hbnn"), straight = _dir.File("hs/m.hbnn"), split = _dir.File("hr/m.hbnn");
+        Cli.Ok([.. Args(plain, "--epochs", "2")]);
+        var json = Cli.Ok([.. Args(straight, "--epochs", "2", "--hflip", "--json")]).Json();
+        Assert.That(json.GetProperty("command").GetString(), Does.Contain("--hflip"));
+        Assert.That(ModelFile.Load(straight).Metadata.Training["hflip"], Is.EqualTo("true"));
+        Assert.That(ModelFile.Load(plain).Metadata.Training.ContainsKey("hflip"), Is.False, "runs without the option keep their old settings");
+        Assert.That(File.ReadAllBytes(straight), Is.Not.EqualTo(File.ReadAllBytes(plain)));
+        Cli.Ok([.. Args(split, "--epochs", "1", "--hflip")]);
+        Cli.Ok("train", "--resume", split + ".ckpt", "--epochs", "2");
+        Assert.That(File.ReadAllBytes(split), Is.EqualTo(File.ReadAllBytes(straight)));
+    }
+
+    [Test]
     public void ResumingWithChangedSettingsIsAUsageError()
     {
         var run = Cli.Run("train", "--resume", "x.ckpt", "--lr", "0.1");

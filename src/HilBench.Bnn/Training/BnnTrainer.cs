@@ -82,6 +82,8 @@ public sealed class BnnTrainer
             int j = shuffle.Next(i + 1);
             (order[i], order[j]) = (order[j], order[i]);
         }
+        // Drawn after the shuffle from the same stream, so runs without flips keep their data order.
+        var mirror = _options.HorizontalFlips ? Enumerable.Range(0, n).Select(_ => shuffle.Next(2) == 1).ToArray() : null;
         int batches = (n + batch - 1) / batch;
         double lossSum = 0;
         long correct = 0, seen = 0;
@@ -94,7 +96,9 @@ public sealed class BnnTrainer
             int first = k * batch, count = Math.Min(batch, n - first);
             for (int i = 0; i < count; i++)
             {
-                train.Image(order[first + i]).CopyTo(pixels.AsSpan(i * _input.Size));
+                var target = pixels.AsSpan(i * _input.Size, _input.Size);
+                if (mirror is not null && mirror[first + i]) Mirror(train.Image(order[first + i]), target, _input);
+                else train.Image(order[first + i]).CopyTo(target);
                 labels[i] = train.Labels[order[first + i]];
             }
             var (loss, hits) = Step(pixels.AsSpan(0, count * _input.Size), labels.AsSpan(0, count), count, lr, Randomness.Derive(_options.Seed, ((long)epoch << 32) + k));
@@ -104,6 +108,15 @@ public sealed class BnnTrainer
             progress?.Invoke(new BatchProgress(epoch, k + 1, batches, lossSum / seen, (double)correct / seen));
         }
         return new BatchProgress(epoch, batches, batches, lossSum / seen, (double)correct / seen);
+    }
+
+    /// <summary>Copies an HWC image mirrored left-right.</summary>
+    internal static void Mirror(ReadOnlySpan<byte> source, Span<byte> target, TensorShape shape)
+    {
+        int c = shape.Channels, w = shape.Width;
+        for (int y = 0; y < shape.Height; y++)
+            for (int x = 0; x < w; x++)
+                source.Slice((y * w + x) * c, c).CopyTo(target.Slice((y * w + w - 1 - x) * c, c));
     }
 
     /// <summary>Forward, loss, backward and update on one batch; returns the loss and the number of correct predictions.</summary>

@@ -30,6 +30,9 @@ public sealed record TrainingOptions
     /// <summary>Bit flip training: errors injected into the binarized weights on every forward pass (null = none).</summary>
     public IWeightErrorSource? BitFlips { get; init; }
 
+    /// <summary>Mirror each training image left-right with probability 1/2 (drawn per epoch from the seed), for data sets where that keeps the label.</summary>
+    public bool HorizontalFlips { get; init; }
+
     public double BatchNormEpsilon { get; init; } = 1e-5;
 
     /// <summary>Weight of the current batch in the running mean and variance (PyTorch's momentum).</summary>

@@ -37,12 +37,13 @@ public static class TrainCommand
         var bft = CliOptions.Probability("--bft", "bit flip training: symmetric flip rate of the binarized weights on every forward pass");
         var bft01 = CliOptions.Probability("--bft-01", "bit flip training, asymmetric: rate for stored 0 -> 1 (with --bft-10)");
         var bft10 = CliOptions.Probability("--bft-10", "bit flip training, asymmetric: rate for stored 1 -> 0 (with --bft-01)");
+        var flips = new Option<bool>("--hflip") { Description = "augment: mirror each training image left-right with probability 1/2 (for images where that keeps the class, as Fashion-MNIST)" };
         var output = new Option<string?>("--out", "-o") { Description = "the trained model (.hbnn); a checkpoint OUT.ckpt and a summary OUT.json are written beside it", HelpName = "FILE" };
         var resume = new Option<string?>("--resume") { Description = "continue from a checkpoint written by an earlier run (its settings are used)", HelpName = "CHECKPOINT" };
         var json = CliOptions.Json("the training summary");
         var command = new Command("train", "Train a BNN (straight-through estimator, Adam, optional bit flip training) on the training split.")
         {
-            arch, dataset, epochs, batch, lr, steps, seed, threads, loss, margin, bft, bft01, bft10, output, resume, json,
+            arch, dataset, epochs, batch, lr, steps, seed, threads, loss, margin, bft, bft01, bft10, flips, output, resume, json,
         };
         command.Validators.Add(r =>
         {
@@ -51,7 +52,7 @@ public static class TrainCommand
             if (!resuming && r.GetResult(output) is null) r.AddError("--out is required (or --resume CHECKPOINT).");
             if (!resuming && r.GetResult(epochs) is null) r.AddError("--epochs is required (or --resume CHECKPOINT).");
             if (resuming)
-                foreach (var o in new Option[] { arch, batch, lr, steps, seed, loss, margin, bft, bft01, bft10 })
+                foreach (var o in new Option[] { arch, batch, lr, steps, seed, loss, margin, bft, bft01, bft10, flips })
                     if (r.GetResult(o) is { Implicit: false }) r.AddError($"{o.Name} cannot be changed when resuming: the checkpoint's settings are used.");
             if (r.GetResult(bft) is not null && (r.GetResult(bft01) is not null || r.GetResult(bft10) is not null)) r.AddError("use either --bft or --bft-01/--bft-10, not both.");
             else if ((r.GetResult(bft01) is null) != (r.GetResult(bft10) is null)) r.AddError("asymmetric bit flip training needs both --bft-01 and --bft-10.");
@@ -74,7 +75,7 @@ public static class TrainCommand
             {
                 settings = new Settings(r.GetValue(arch)!, r.GetValue(dataset) ?? IdxDataset.DefaultDirectory(), r.GetValue(epochs)!.Value,
                     r.GetValue(batch), r.GetValue(lr), r.GetValue(steps) ?? "", r.GetValue(seed), r.GetValue(loss)!, r.GetValue(margin),
-                    r.GetValue(bft) ?? r.GetValue(bft01) ?? 0, r.GetValue(bft) ?? r.GetValue(bft10) ?? 0, r.GetValue(output)!);
+                    r.GetValue(bft) ?? r.GetValue(bft01) ?? 0, r.GetValue(bft) ?? r.GetValue(bft10) ?? 0, r.GetValue(output)!) { HorizontalFlips = r.GetValue(flips) };
             }
             return Execute(context, settings, r.GetValue(threads), checkpoint, r.GetValue(json));
         }));
@@ -85,28 +86,38 @@ public static class TrainCommand
     public sealed record Settings(string Architecture, string Dataset, int Epochs, int Batch, double LearningRate, string LearningRateSteps,
         int Seed, string Loss, double? Margin, double Bft01, double Bft10, string Out)
     {
-        public IReadOnlyDictionary<string, string> ToDictionary() => new SortedDictionary<string, string>(StringComparer.Ordinal)
+        public bool HorizontalFlips { get; init; }
+
+        public IReadOnlyDictionary<string, string> ToDictionary()
         {
-            ["arch"] = ModelBuilder.ResolveSpec(Architecture),
-            ["dataset"] = Path.GetFullPath(Dataset),
-            ["epochs"] = Epochs.ToString(CultureInfo.InvariantCulture),
-            ["batch"] = Batch.ToString(CultureInfo.InvariantCulture),
-            ["lr"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
-            ["lr_steps"] = LearningRateSteps,
-            ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
-            ["loss"] = Loss,
-            ["margin"] = Margin?.ToString("R", CultureInfo.InvariantCulture) ?? "",
-            ["bft_01"] = Bft01.ToString("R", CultureInfo.InvariantCulture),
-            ["bft_10"] = Bft10.ToString("R", CultureInfo.InvariantCulture),
-            ["out"] = Path.GetFullPath(Out),
-        };
+            var d = new SortedDictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["arch"] = ModelBuilder.ResolveSpec(Architecture),
+                ["dataset"] = Path.GetFullPath(Dataset),
+                ["epochs"] = Epochs.ToString(CultureInfo.InvariantCulture),
+                ["batch"] = Batch.ToString(CultureInfo.InvariantCulture),
+                ["lr"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
+                ["lr_steps"] = LearningRateSteps,
+                ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+                ["loss"] = Loss,
+                ["margin"] = Margin?.ToString("R", CultureInfo.InvariantCulture) ?? "",
+                ["bft_01"] = Bft01.ToString("R", CultureInfo.InvariantCulture),
+                ["bft_10"] = Bft10.ToString("R", CultureInfo.InvariantCulture),
+                ["out"] = Path.GetFullPath(Out),
+            };
+            if (HorizontalFlips) d["hflip"] = "true"; // only when used, so earlier runs' settings read the same
+            return d;
+        }
 
         public static Settings From(IReadOnlyDictionary<string, string> d)
         {
             double D(string k) => double.Parse(d[k], CultureInfo.InvariantCulture);
             int I(string k) => int.Parse(d[k], CultureInfo.InvariantCulture);
             return new Settings(d["arch"], d["dataset"], I("epochs"), I("batch"), D("lr"), d["lr_steps"], I("seed"), d["loss"],
-                d["margin"] == "" ? null : D("margin"), D("bft_01"), D("bft_10"), d["out"]);
+                d["margin"] == "" ? null : D("margin"), D("bft_01"), D("bft_10"), d["out"])
+            {
+                HorizontalFlips = d.GetValueOrDefault("hflip") == "true", // absent from checkpoints written before the option existed
+            };
         }
 
         /// <summary>The command that repeats this run from scratch.</summary>
@@ -116,6 +127,7 @@ public static class TrainCommand
                 "--lr", LearningRate.ToString("R", CultureInfo.InvariantCulture), "--seed", $"{Seed}", "--loss", Loss };
             if (LearningRateSteps != "") parts.AddRange(["--lr-steps", LearningRateSteps]);
             if (Margin is { } m) parts.AddRange(["--margin", m.ToString("R", CultureInfo.InvariantCulture)]);
+            if (HorizontalFlips) parts.Add("--hflip");
             if (Bft01 == Bft10 && Bft01 > 0) parts.AddRange(["--bft", Bft01.ToString("R", CultureInfo.InvariantCulture)]);
             else if (Bft01 != Bft10) parts.AddRange(["--bft-01", Bft01.ToString("R", CultureInfo.InvariantCulture), "--bft-10", Bft10.ToString("R", CultureInfo.InvariantCulture)]);
             parts.AddRange(["--out", Out]);
@@ -135,6 +147,7 @@ public static class TrainCommand
             Threads = threads,
             Loss = LossFactory.Create(Loss, Margin),
             BitFlips = Bft01 > 0 || Bft10 > 0 ? new UniformBitErrors(Bft01, Bft10) : null,
+            HorizontalFlips = HorizontalFlips,
         };
     }
 

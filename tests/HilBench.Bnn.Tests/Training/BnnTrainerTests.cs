@@ -66,6 +66,17 @@ public class BnnTrainerTests
     }
 
     [Test]
+    public void MirrorReversesEachRowAndKeepsChannelsTogether()
+    {
+        var shape = new TensorShape(2, 3, 2);
+        byte[] image = Enumerable.Range(0, shape.Size).Select(i => (byte)i).ToArray();
+        var mirrored = new byte[shape.Size];
+        BnnTrainer.Mirror(image, mirrored, shape);
+        // Row 0 holds pixels (0,1) (2,3) (4,5); mirrored it is (4,5) (2,3) (0,1).
+        Assert.That(mirrored, Is.EqualTo(new byte[] { 4, 5, 2, 3, 0, 1, 10, 11, 8, 9, 6, 7 }));
+    }
+
+    [Test]
     public void OtherSeedGivesAnotherModel()
     {
         byte[] Train(int seed)
