@@ -6,7 +6,8 @@ namespace HilBench.Cli;
 /// <summary>The <c>--json</c> output: one indented JSON object on standard output, snake_case keys, nothing else.</summary>
 public static class JsonOutput
 {
-    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Relaxed escaping: text such as "chips 1+k" stays readable ('+' would otherwise become \u002B); the output is not embedded in HTML.
+    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void Write(CliContext context, JsonObject result) =>
         context.Out.WriteLine(result.ToJsonString(Indented));

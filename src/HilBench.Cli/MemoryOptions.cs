@@ -92,7 +92,7 @@ public sealed class MemoryErrors : IDisposable
     public bool ThresholdsInMemory { get; }
 
     public static MemoryErrors Uniform(UniformBitErrors errors, int seed, bool thresholds) =>
-        new($"{errors} (seed {seed})", new OperatingPoint(0), null, thresholds, false, _ => new UniformBerBackend(errors, seed));
+        new(errors.ToString(), new OperatingPoint(0), null, thresholds, false, _ => new UniformBerBackend(errors, seed));
 
     public static MemoryErrors Emulated(DeviceProfile profile, OperatingPoint point, int seed, int? chip, PlacementPolicy policy, bool thresholds, int threads)
     {

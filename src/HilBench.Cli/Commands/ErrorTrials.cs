@@ -38,10 +38,11 @@ public static class ErrorTrials
         (double? low, double? high) = (null, null);
         if (trials > 1)
         {
-            // Student-t interval for the mean over patterns.
+            // Student-t interval for the mean over patterns, cut to [0, 1]: with few, very unequal patterns (one bad
+            // chip among good ones) the symmetric interval would otherwise leave the range an accuracy can have.
             double sd = Math.Sqrt(accuracies.Sum(a => (a - mean) * (a - mean)) / (trials - 1));
             double half = StudentT.InvCDF(0, 1, trials - 1, 0.975) * sd / Math.Sqrt(trials);
-            (low, high) = (mean - half, mean + half);
+            (low, high) = (Math.Max(0, mean - half), Math.Min(1, mean + half));
         }
         double faults = (double)flipped / trials;
         return new Summary(errors.Description, errors.Profile is null ? null : (point ?? errors.Point).ToString(), trials, seed, accuracies, mean, low, high,
