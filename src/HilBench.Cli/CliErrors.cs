@@ -30,6 +30,7 @@ public static class CliErrors
         or ProfileException
         or OperatingPointException
         or MemoryBackendException
+        or Memory.Geometry.PlacementException
         or UnauthorizedAccessException
         or IOException; // includes FileNotFoundException and DirectoryNotFoundException
 

@@ -46,3 +46,18 @@ public sealed class TempDirectory : IDisposable
         catch (IOException) { }
     }
 }
+
+/// <summary>The checkout the tests run in: the folder above the test binaries that holds HilBench.sln.</summary>
+public static class Repository
+{
+    public static string Root { get; } = Find();
+
+    public static string File(params string[] parts) => Path.Combine([Root, .. parts]);
+
+    private static string Find()
+    {
+        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
+            if (System.IO.File.Exists(Path.Combine(d.FullName, "HilBench.sln"))) return d.FullName;
+        throw new DirectoryNotFoundException("no HilBench.sln above the test directory");
+    }
+}

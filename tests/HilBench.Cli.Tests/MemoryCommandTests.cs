@@ -18,7 +18,7 @@ public sealed class MemoryCommandTests
         _dir = new TempDirectory();
         _model = _dir.File("small.hbnn");
         Cli.Ok("random", "--arch", "dense256,dense10", "--seed", "3", "--out", _model);
-        string root = Root();
+        string root = Repository.Root;
         _bram = Path.Combine(root, "calibration", "profiles", "bram-like.json");
         _ddr4 = Path.Combine(root, "calibration", "profiles", "ddr4-like.json");
     }
@@ -26,12 +26,6 @@ public sealed class MemoryCommandTests
     [OneTimeTearDown]
     public void RemoveDirectory() => _dir.Dispose();
 
-    private static string Root()
-    {
-        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "HilBench.sln"))) return d.FullName;
-        throw new DirectoryNotFoundException("no HilBench.sln above the test directory");
-    }
 
     [Test]
     public void EvalWithProfile_ReportsMeanIntervalBerAndEnergy()

@@ -76,6 +76,41 @@ public sealed class TrainTests
     }
 
     [Test]
+    public void TrainingAgainstAChip_IsRecordedAndResumed()
+    {
+        string profile = Path.Combine(Repository.Root, "calibration", "profiles", "ddr4-like.json");
+        string straight = _dir.File("cs/m.hbnn"), split = _dir.File("cr/m.hbnn");
+        var json = Cli.Ok([.. Args(straight, "--epochs", "2", "--profile", profile, "--op", "V=1.1,tRCD=9.5,T=55", "--chip", "4", "--json")]).Json();
+        Assert.That(json.GetProperty("command").GetString(), Does.Contain("--op \"V=1.1,tRCD=9.5,T=55\" --chip 4"));
+        var training = ModelFile.Load(straight).Metadata.Training;
+        Assert.That(training["op"], Is.EqualTo("V=1.1,tRCD=9.5,T=55"));
+        Assert.That(training["chip"], Is.EqualTo("4"));
+        Cli.Ok([.. Args(split, "--epochs", "1", "--profile", profile, "--op", "V=1.1,tRCD=9.5,T=55", "--chip", "4")]);
+        Cli.Ok("train", "--resume", split + ".ckpt", "--epochs", "2");
+        Assert.That(File.ReadAllBytes(split), Is.EqualTo(File.ReadAllBytes(straight)));
+    }
+
+    [TestCase("--bft", "0.1", "not both")]
+    [TestCase("--chip", "2", "go together")]
+    public void TrainingAgainstAChip_UsageErrors(string option, string value, string message)
+    {
+        string profile = Path.Combine(Repository.Root, "calibration", "profiles", "ddr4-like.json");
+        var run = Cli.Run([.. Args(_dir.File("cx/m.hbnn"), "--epochs", "1", "--profile", profile, option, value)]);
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString);
+        Assert.That(run.Stderr, Does.Contain(message));
+    }
+
+    [Test]
+    public void TrainingAgainstAChip_OutOfRangePointIsAClearError()
+    {
+        string profile = Path.Combine(Repository.Root, "calibration", "profiles", "ddr4-like.json");
+        var run = Cli.Run([.. Args(_dir.File("co/m.hbnn"), "--epochs", "1", "--profile", profile, "--op", "V=0.9")]);
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString);
+        Assert.That(run.Stderr, Does.Contain("range.voltage"));
+    }
+
+
+    [Test]
     public void ResumingWithChangedSettingsIsAUsageError()
     {
         var run = Cli.Run("train", "--resume", "x.ckpt", "--lr", "0.1");

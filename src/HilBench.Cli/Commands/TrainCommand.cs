@@ -7,7 +7,12 @@ using HilBench.Bnn.Errors;
 using HilBench.Bnn.Inference;
 using HilBench.Bnn.Model;
 using HilBench.Bnn.Training;
+using HilBench.Bnn.Tensors;
 using HilBench.Bnn.Training.Losses;
+using HilBench.Memory.Emulation;
+using HilBench.Memory.Geometry;
+using HilBench.Memory.Images;
+using HilBench.Memory.Profiles;
 using Spectre.Console;
 
 namespace HilBench.Cli.Commands;
@@ -37,13 +42,16 @@ public static class TrainCommand
         var bft = CliOptions.Probability("--bft", "bit flip training: symmetric flip rate of the binarized weights on every forward pass");
         var bft01 = CliOptions.Probability("--bft-01", "bit flip training, asymmetric: rate for stored 0 -> 1 (with --bft-10)");
         var bft10 = CliOptions.Probability("--bft-10", "bit flip training, asymmetric: rate for stored 1 -> 0 (with --bft-01)");
+        var profile = new Option<string?>("--profile") { Description = "bit flip training against an emulated chip: device profile JSON (with --op; the chip's failing weight cells read their stuck values on every forward pass)", HelpName = "FILE" };
+        var op = new Option<string?>("--op") { Description = "operating point of the chip for --profile, e.g. \"V=0.55\"", HelpName = "POINT" };
+        var chip = new Option<int?>("--chip") { Description = "chip seed for --profile (default: the profile's)", HelpName = "SEED" };
         var flips = new Option<bool>("--hflip") { Description = "augment: mirror each training image left-right with probability 1/2 (for images where that keeps the class, as Fashion-MNIST)" };
         var output = new Option<string?>("--out", "-o") { Description = "the trained model (.hbnn); a checkpoint OUT.ckpt and a summary OUT.json are written beside it", HelpName = "FILE" };
         var resume = new Option<string?>("--resume") { Description = "continue from a checkpoint written by an earlier run (its settings are used)", HelpName = "CHECKPOINT" };
         var json = CliOptions.Json("the training summary");
         var command = new Command("train", "Train a BNN (straight-through estimator, Adam, optional bit flip training) on the training split.")
         {
-            arch, dataset, epochs, batch, lr, steps, seed, threads, loss, margin, bft, bft01, bft10, flips, output, resume, json,
+            arch, dataset, epochs, batch, lr, steps, seed, threads, loss, margin, bft, bft01, bft10, profile, op, chip, flips, output, resume, json,
         };
         command.Validators.Add(r =>
         {
@@ -52,10 +60,14 @@ public static class TrainCommand
             if (!resuming && r.GetResult(output) is null) r.AddError("--out is required (or --resume CHECKPOINT).");
             if (!resuming && r.GetResult(epochs) is null) r.AddError("--epochs is required (or --resume CHECKPOINT).");
             if (resuming)
-                foreach (var o in new Option[] { arch, batch, lr, steps, seed, loss, margin, bft, bft01, bft10, flips })
+                foreach (var o in new Option[] { arch, batch, lr, steps, seed, loss, margin, bft, bft01, bft10, profile, op, chip, flips })
                     if (r.GetResult(o) is { Implicit: false }) r.AddError($"{o.Name} cannot be changed when resuming: the checkpoint's settings are used.");
             if (r.GetResult(bft) is not null && (r.GetResult(bft01) is not null || r.GetResult(bft10) is not null)) r.AddError("use either --bft or --bft-01/--bft-10, not both.");
             else if ((r.GetResult(bft01) is null) != (r.GetResult(bft10) is null)) r.AddError("asymmetric bit flip training needs both --bft-01 and --bft-10.");
+            bool chipErrors = r.GetResult(profile) is not null;
+            if (chipErrors && (r.GetResult(bft) is not null || r.GetResult(bft01) is not null)) r.AddError("use either --bft (uniform flips) or --profile (a chip's faults), not both.");
+            if (chipErrors != (r.GetResult(op) is not null) && !resuming) r.AddError("--profile and --op go together: the chip's faults depend on its operating point.");
+            if (r.GetResult(chip) is not null && !chipErrors && !resuming) r.AddError("--chip needs --profile.");
         });
         command.SetAction(r => CliErrors.Guard(context, () =>
         {
@@ -75,7 +87,13 @@ public static class TrainCommand
             {
                 settings = new Settings(r.GetValue(arch)!, r.GetValue(dataset) ?? IdxDataset.DefaultDirectory(), r.GetValue(epochs)!.Value,
                     r.GetValue(batch), r.GetValue(lr), r.GetValue(steps) ?? "", r.GetValue(seed), r.GetValue(loss)!, r.GetValue(margin),
-                    r.GetValue(bft) ?? r.GetValue(bft01) ?? 0, r.GetValue(bft) ?? r.GetValue(bft10) ?? 0, r.GetValue(output)!) { HorizontalFlips = r.GetValue(flips) };
+                    r.GetValue(bft) ?? r.GetValue(bft01) ?? 0, r.GetValue(bft) ?? r.GetValue(bft10) ?? 0, r.GetValue(output)!)
+                {
+                    HorizontalFlips = r.GetValue(flips),
+                    Profile = r.GetValue(profile) is { } path ? Path.GetFullPath(path) : null,
+                    Point = r.GetValue(op),
+                    Chip = r.GetValue(chip),
+                };
             }
             return Execute(context, settings, r.GetValue(threads), checkpoint, r.GetValue(json));
         }));
@@ -87,6 +105,11 @@ public static class TrainCommand
         int Seed, string Loss, double? Margin, double Bft01, double Bft10, string Out)
     {
         public bool HorizontalFlips { get; init; }
+
+        /// <summary>Bit flip training against an emulated chip: the profile's path, the operating point and the chip seed (null: the profile's).</summary>
+        public string? Profile { get; init; }
+        public string? Point { get; init; }
+        public int? Chip { get; init; }
 
         public IReadOnlyDictionary<string, string> ToDictionary()
         {
@@ -105,7 +128,14 @@ public static class TrainCommand
                 ["bft_10"] = Bft10.ToString("R", CultureInfo.InvariantCulture),
                 ["out"] = Path.GetFullPath(Out),
             };
-            if (HorizontalFlips) d["hflip"] = "true"; // only when used, so earlier runs' settings read the same
+            // Only when used, so the settings of runs without them read as before.
+            if (HorizontalFlips) d["hflip"] = "true";
+            if (Profile is not null)
+            {
+                d["profile"] = Profile;
+                d["op"] = Point ?? "";
+                if (Chip is { } c) d["chip"] = c.ToString(CultureInfo.InvariantCulture);
+            }
             return d;
         }
 
@@ -117,6 +147,9 @@ public static class TrainCommand
                 d["margin"] == "" ? null : D("margin"), D("bft_01"), D("bft_10"), d["out"])
             {
                 HorizontalFlips = d.GetValueOrDefault("hflip") == "true", // absent from checkpoints written before the option existed
+                Profile = d.GetValueOrDefault("profile"),
+                Point = d.GetValueOrDefault("op"),
+                Chip = d.TryGetValue("chip", out var c) ? int.Parse(c, CultureInfo.InvariantCulture) : null,
             };
         }
 
@@ -128,6 +161,8 @@ public static class TrainCommand
             if (LearningRateSteps != "") parts.AddRange(["--lr-steps", LearningRateSteps]);
             if (Margin is { } m) parts.AddRange(["--margin", m.ToString("R", CultureInfo.InvariantCulture)]);
             if (HorizontalFlips) parts.Add("--hflip");
+            if (Profile is not null) parts.AddRange(["--profile", Profile, "--op", $"\"{Point}\""]);
+            if (Chip is { } chip) parts.AddRange(["--chip", chip.ToString(CultureInfo.InvariantCulture)]);
             if (Bft01 == Bft10 && Bft01 > 0) parts.AddRange(["--bft", Bft01.ToString("R", CultureInfo.InvariantCulture)]);
             else if (Bft01 != Bft10) parts.AddRange(["--bft-01", Bft01.ToString("R", CultureInfo.InvariantCulture), "--bft-10", Bft10.ToString("R", CultureInfo.InvariantCulture)]);
             parts.AddRange(["--out", Out]);
@@ -151,12 +186,23 @@ public static class TrainCommand
         };
     }
 
+    /// <summary>The faults of one emulated chip at one point, laid over the weights as the full model's image would be (contiguous placement).</summary>
+    private static ChipErrorSource ChipErrors(string profilePath, string point, int? chip, string architecture, TensorShape input)
+    {
+        var profile = DeviceProfile.Load(profilePath);
+        var op = profile.ParsePoint(point);
+        var layout = WeightImage.LayoutOf(ModelBuilder.FromSpec(architecture, input, new Random(0)), thresholds: false);
+        return new ChipErrorSource(EmulatedChip.Generate(profile, chip), Placement.Create(layout, profile.Geometry), op);
+    }
+
     public sealed record EpochResult(int Epoch, double Seconds, double Loss, double TrainAccuracy, double TestAccuracy);
 
     public static int Execute(CliContext context, Settings settings, int threads, string? resumeFrom, bool json)
     {
-        var options = settings.ToOptions(threads);
         var data = IdxDataset.Load(settings.Dataset);
+        var options = settings.ToOptions(threads);
+        if (settings.Profile is { } profilePath)
+            options = options with { BitFlips = ChipErrors(profilePath, settings.Point ?? "", settings.Chip, settings.Architecture, data.Train.Shape) };
         var trainer = new BnnTrainer(data.Train.Shape, data.Train.Classes, options);
         int start = 0;
         if (resumeFrom is not null) start = TrainingCheckpoint.Restore(resumeFrom, trainer);

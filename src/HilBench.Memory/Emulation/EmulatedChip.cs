@@ -61,6 +61,27 @@ public sealed class EmulatedChip
         return lo;
     }
 
+    /// <summary>
+    /// The weak cells that fail and hold an image bit, block by block: <paramref name="thresholds"/> gives each
+    /// partition of the placement its threshold. Marginal cells are included; whether they fail on a given
+    /// read is the caller's to decide.
+    /// </summary>
+    public IEnumerable<(long ImageBit, long Cell, WeakCell Weak, int Block)> FailingImageBits(Geometry.Placement placement, IReadOnlyList<double> thresholds)
+    {
+        long bitsPerBlock = Profile.Geometry.BitsPerBlock;
+        foreach (int block in placement.UsedBlocks())
+        {
+            var cells = _cells[block];
+            int failing = FailingCount(block, thresholds[placement.PartitionOfBlock(block)]);
+            for (int i = 0; i < failing; i++)
+            {
+                long cell = block * bitsPerBlock + cells[i].Offset;
+                long bit = placement.ImageBitOf(cell);
+                if (bit >= 0) yield return (bit, cell, cells[i], block);
+            }
+        }
+    }
+
     /// <summary>Does a marginal cell fail on read <paramref name="trial"/>? A hash of (chip, trial, cell), so any thread order gives the same answer.</summary>
     public bool FailsOnRead(int trial, int block, int offset)
     {

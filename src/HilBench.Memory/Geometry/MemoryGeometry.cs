@@ -55,6 +55,7 @@ public sealed record MemoryGeometry
             throw new FormatException($"geometry '{text}' is not BLOCKSxROWSxBITS, e.g. 64x512x32 (64 blocks of 512 words of 32 bits)");
         int[] v = parts.Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
         int word = main.Length == 2 ? int.Parse(main[1], CultureInfo.InvariantCulture) : v[2];
+        if (word == 0) throw new FormatException($"geometry '{text}': the word width must divide the row width ({v[2]} bits); leave out '/0' for words as wide as a row");
         try
         {
             return new MemoryGeometry(v[0], v[1], v[2], word);

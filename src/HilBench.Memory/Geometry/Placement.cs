@@ -83,7 +83,7 @@ public sealed class Placement
 
     public static Placement Create(ImageLayout layout, MemoryGeometry geometry, IReadOnlyList<PartitionSpec> partitions)
     {
-        if (partitions.Count == 0) throw new ArgumentException("a placement needs at least one partition");
+        if (partitions.Count == 0) throw new PlacementException("a placement needs at least one partition");
         var partOfBlock = Enumerable.Repeat(-1, geometry.Blocks).ToArray();
         var parts = new Part[partitions.Count];
         var partOfModelBlock = new Dictionary<int, int>();
@@ -91,22 +91,22 @@ public sealed class Placement
         {
             var spec = partitions[p];
             if (spec.BlockCount <= 0 || spec.FirstBlock < 0 || spec.FirstBlock + spec.BlockCount > geometry.Blocks)
-                throw new ArgumentException($"partition '{spec.Name}' spans blocks {spec.FirstBlock}..{spec.FirstBlock + spec.BlockCount - 1}, but the memory has blocks 0..{geometry.Blocks - 1}");
+                throw new PlacementException($"partition '{spec.Name}' spans blocks {spec.FirstBlock}..{spec.FirstBlock + spec.BlockCount - 1}, but the memory has blocks 0..{geometry.Blocks - 1}");
             for (int b = spec.FirstBlock; b < spec.FirstBlock + spec.BlockCount; b++)
             {
-                if (partOfBlock[b] >= 0) throw new ArgumentException($"partitions '{partitions[partOfBlock[b]].Name}' and '{spec.Name}' both claim memory block {b}");
+                if (partOfBlock[b] >= 0) throw new PlacementException($"partitions '{partitions[partOfBlock[b]].Name}' and '{spec.Name}' both claim memory block {b}");
                 partOfBlock[b] = p;
             }
             foreach (int mb in spec.ModelBlocks)
                 if (!partOfModelBlock.TryAdd(mb, p))
-                    throw new ArgumentException($"model block {mb} is assigned to both '{partitions[partOfModelBlock[mb]].Name}' and '{spec.Name}'");
+                    throw new PlacementException($"model block {mb} is assigned to both '{partitions[partOfModelBlock[mb]].Name}' and '{spec.Name}'");
             parts[p] = new Part(spec, geometry);
         }
         var byImage = new List<Segment>();
         foreach (var r in layout.Regions)
         {
             if (!partOfModelBlock.TryGetValue(r.Block, out int p))
-                throw new ArgumentException($"model block {r.Block} ({r.Name}) is not assigned to any partition");
+                throw new PlacementException($"model block {r.Block} ({r.Name}) is not assigned to any partition");
             var part = parts[p];
             var segment = new Segment(r.Offset, r.Length, p, part.Used);
             part.Segments.Add(segment);
@@ -116,7 +116,7 @@ public sealed class Placement
         foreach (var part in parts)
         {
             if (part.Used > part.Capacity)
-                throw new ArgumentException($"partition '{part.Spec.Name}' must hold {part.Used} bits but its {part.Spec.BlockCount} blocks of {geometry.BitsPerBlock} bits hold {part.Capacity}; " +
+                throw new PlacementException($"partition '{part.Spec.Name}' must hold {part.Used} bits but its {part.Spec.BlockCount} blocks of {geometry.BitsPerBlock} bits hold {part.Capacity}; " +
                                             "give it more blocks or use a larger memory");
             part.LocalStarts = part.Segments.Select(s => s.LocalStart).ToArray();
         }
@@ -167,3 +167,6 @@ public sealed class Placement
         return s.ImageStart + local - s.LocalStart;
     }
 }
+
+/// <summary>An image that does not fit a memory or a partition plan that does not add up; the message says what to change.</summary>
+public sealed class PlacementException(string message) : Exception(message);
