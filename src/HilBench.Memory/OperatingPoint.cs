@@ -77,7 +77,7 @@ public readonly record struct OperatingPoint(double Voltage, double? TRcdNs = nu
         return string.Join(separator, parts);
     }
 
-    private static string Format(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
+    private static string Format(double v) => v.ToString("G15", CultureInfo.InvariantCulture);
 }
 
 /// <summary>An operating point outside what a profile or board allows; the message names the limit.</summary>
