@@ -63,30 +63,18 @@ public class EmulatedMemory : IMemoryBackend
         var point = Profile.Check(request.Point);
         var thresholds = placement.Partitions.Select(p => Chip.Model.ThresholdAt(Profile.Check(request.PointFor(p.Name)))).ToArray();
         var faults = new List<Fault>();
-        var geometry = Profile.Geometry;
-        foreach (int block in placement.UsedBlocks())
+        foreach (var (bit, cell, weak, block) in Chip.FailingImageBits(placement, thresholds))
         {
             cancel.ThrowIfCancellationRequested();
-            double threshold = thresholds[placement.PartitionOfBlock(block)];
-            var cells = Chip.WeakCells(block);
-            int failing = Chip.FailingCount(block, threshold);
-            long blockStart = block * geometry.BitsPerBlock;
-            for (int i = 0; i < failing; i++)
-            {
-                var cell = cells[i];
-                if (cell.Marginal && !Chip.FailsOnRead(request.Trial, block, cell.Offset)) continue;
-                long bit = placement.ImageBitOf(blockStart + cell.Offset);
-                if (bit < 0) continue;
-                bool value = stored[bit];
-                bool read = Profile.Polarity.Mode == FailureMode.Flip ? !value : cell.StuckValue;
-                if (read == value) continue;
-                faults.Add(new Fault(bit, blockStart + cell.Offset, value, read));
-            }
+            if (weak.Marginal && !Chip.FailsOnRead(request.Trial, block, weak.Offset)) continue;
+            bool value = stored[bit];
+            bool read = Profile.Polarity.Mode == FailureMode.Flip ? !value : weak.StuckValue;
+            if (read != value) faults.Add(new Fault(bit, cell, value, read));
         }
         faults.Sort((a, b) => a.ImageBit.CompareTo(b.ImageBit));
         return new MemoryReadout(stored, faults, request)
         {
-            Geometry = geometry,
+            Geometry = Profile.Geometry,
             EnergyJoules = EnergyOf(request, placement, stored.BitCount, point),
             NominalEnergyJoules = Chip.Model.ReadEnergyJoules(Profile.Nominal, stored.BitCount),
         };
