@@ -47,6 +47,33 @@ public sealed class InferenceEngine
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (pixels.Length != (long)count * inputSize)
             throw new ArgumentException($"expected {count} images of {Model.InputShape} = {(long)count * inputSize} bytes, got {pixels.Length}");
+        return Execute(new Input(pixels, null, 0), count, threads, captureLayers);
+    }
+
+    /// <summary>
+    /// Runs blocks <paramref name="block"/>..end on given +-1 inputs instead of pixels: one row per image of
+    /// Blocks[block].Linear.InputShape.Size bits, exactly the layout of the previous block's
+    /// <see cref="LayerActivations.Outputs"/>. The bit-error-tolerance metrics use it to re-run only the layers
+    /// after a modified activation. Block 0 reads pixels, so <paramref name="block"/> must be at least 1.
+    /// </summary>
+    public InferenceResult RunFrom(int block, BitMatrix inputs, int threads = 0)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentOutOfRangeException.ThrowIfLessThan(block, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(block, _stages.Length);
+        int bits = _stages[block].In.Size;
+        if (inputs.Columns != bits)
+            throw new ArgumentException($"block {block} reads {bits} bits per image ({_stages[block].In}), the inputs have {inputs.Columns}", nameof(inputs));
+        // The kernels XOR whole words, so set padding bits would count as disagreeing inputs.
+        if (!inputs.PaddingIsZero()) throw new ArgumentException("padding bits after the last column must be zero", nameof(inputs));
+        return Execute(new Input(ReadOnlyMemory<byte>.Empty, inputs, block), inputs.Rows, threads, captureLayers: false);
+    }
+
+    /// <summary>What the first stage run reads: pixels for stage 0, packed bits (one matrix row per image) for a later stage.</summary>
+    private sealed record Input(ReadOnlyMemory<byte> Pixels, BitMatrix? Bits, int FirstStage);
+
+    private InferenceResult Execute(Input input, int count, int threads, bool captureLayers)
+    {
         if (threads <= 0) threads = Environment.ProcessorCount;
         int classes = Model.Classes;
         var logits = new int[count * classes];
@@ -59,14 +86,14 @@ public sealed class InferenceEngine
         if (threads == 1 || tiles == 1)
         {
             var ws = new Workspace(this);
-            for (int t = 0; t < tiles; t++) RunTile(pixels.Span, t, count, ws, output);
+            for (int t = 0; t < tiles; t++) RunTile(input, t, count, ws, output);
         }
         else
         {
             Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new Workspace(this),
                 (t, _, ws) =>
                 {
-                    RunTile(pixels.Span, t, count, ws, output);
+                    RunTile(input, t, count, ws, output);
                     return ws;
                 },
                 _ => { });
@@ -80,15 +107,26 @@ public sealed class InferenceEngine
 
     private sealed record Output(int[] Logits, int[] Predictions, int Classes, int[][]? Pre, BitMatrix?[]? Outs);
 
-    private void RunTile(ReadOnlySpan<byte> pixels, int tileIndex, int count, Workspace ws, Output output)
+    private void RunTile(Input source, int tileIndex, int count, Workspace ws, Output output)
     {
         int first = tileIndex * _tile;
         int n = Math.Min(_tile, count - first);
-        int inputSize = Model.InputShape.Size;
-        var input = pixels.Slice(first * inputSize, n * inputSize);
         Span<ulong> bitsIn = ws.BitsA, bitsOut = ws.BitsB;
-        foreach (var s in _stages)
+        ReadOnlySpan<byte> input = default;
+        if (source.Bits is { } given)
         {
+            // Later stages read the previous stage's packed rows; given inputs have exactly that layout.
+            int words = given.WordsPerRow;
+            given.Words.AsSpan(first * words, n * words).CopyTo(bitsIn);
+        }
+        else
+        {
+            int inputSize = Model.InputShape.Size;
+            input = source.Pixels.Span.Slice(first * inputSize, n * inputSize);
+        }
+        for (int si = source.FirstStage; si < _stages.Length; si++)
+        {
+            var s = _stages[si];
             Span<int> lin = ws.Lin.AsSpan(0, n * s.Lin.Size);
             s.Linear(input, bitsIn, n, lin, ws, Path);
 

@@ -1,0 +1,74 @@
+using MathNet.Numerics.Distributions;
+using MathNet.Numerics.Statistics;
+
+namespace HilBench.Metrics.Statistics;
+
+/// <summary>
+/// A metric's correlation with a tolerance measure over n models, with 95% confidence intervals:
+/// Pearson's r and Spearman's rho (ranks with ties averaged). Intervals are NaN when n &lt;= 3 (the Fisher z
+/// standard error needs n - 3 &gt; 0), and the coefficients themselves are NaN when a side is constant.
+/// </summary>
+public sealed record Correlation(string Metric, string Tolerance, int N, double Pearson, double PearsonLow, double PearsonHigh,
+    double Spearman, double SpearmanLow, double SpearmanHigh);
+
+/// <summary>Correlations and intervals for the metric-versus-tolerance study.</summary>
+public static class Correlations
+{
+    /// <summary>The two-sided 95% normal quantile, 1.95996...</summary>
+    private static readonly double Z975 = Normal.InvCDF(0, 1, 0.975);
+
+    /// <summary>
+    /// Pearson and Spearman correlation of <paramref name="x"/> (the metric) with <paramref name="y"/> (the tolerance), each with a
+    /// 95% interval from the Fisher z transform: z = atanh(r), interval tanh(z -/+ 1.96 se). For Pearson se = 1/sqrt(n - 3); for
+    /// Spearman the Bonett-Wright (2000) standard error se = sqrt((1 + rho^2/2) / (n - 3)), which Fieller, Hartley and Pearson's
+    /// 1.06/sqrt(n - 3) under-states for large rho. Ties get average ranks (MathNet's Correlation.Spearman ranks with
+    /// RankDefinition.Average; a test checks it against hand-computed ranks). With n &lt;= 3 the intervals are NaN; |r| = 1 gives
+    /// the degenerate interval [r, r].
+    /// </summary>
+    public static Correlation Compute(string metric, string tolerance, IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Count != y.Count) throw new ArgumentException($"the metric has {x.Count} values but the tolerance {y.Count}; they must pair up model by model");
+        int n = x.Count;
+        double pearson = n < 2 ? double.NaN : MathNet.Numerics.Statistics.Correlation.Pearson(x, y);
+        double spearman = n < 2 ? double.NaN : MathNet.Numerics.Statistics.Correlation.Spearman(x, y);
+        var (pl, ph) = FisherInterval(pearson, n, 1.0);
+        var (sl, sh) = FisherInterval(spearman, n, Math.Sqrt(1 + spearman * spearman / 2));
+        return new Correlation(metric, tolerance, n, pearson, pl, ph, spearman, sl, sh);
+    }
+
+    /// <summary>tanh(atanh(r) -/+ 1.96 * factor / sqrt(n - 3)); NaN when n &lt;= 3 or r is NaN.</summary>
+    private static (double Low, double High) FisherInterval(double r, int n, double factor)
+    {
+        if (n <= 3 || double.IsNaN(r)) return (double.NaN, double.NaN);
+        r = Math.Clamp(r, -1, 1); // rounding can leave |r| a hair above 1
+        double z = Math.Atanh(r), half = Z975 * factor / Math.Sqrt(n - 3);
+        return (Math.Tanh(z - half), Math.Tanh(z + half));
+    }
+
+    /// <summary>
+    /// Mean with a two-sided 95% Student-t interval over the values (e.g. accuracies of Monte-Carlo error patterns):
+    /// mean -/+ t(0.975, n - 1) * s / sqrt(n) with s the sample standard deviation (n - 1 in the denominator). The same
+    /// formula as the CLI's error trials. With fewer than two values the interval is NaN (an empty list also has a NaN mean).
+    /// </summary>
+    public static (double Mean, double Low, double High) MeanInterval(IReadOnlyList<double> values) => MeanInterval(values, clipToUnit: false);
+
+    /// <summary>
+    /// <see cref="MeanInterval(IReadOnlyList{double})"/>, with the interval cut to [0, 1] when <paramref name="clipToUnit"/> is set
+    /// (for accuracies: with few, very unequal patterns the symmetric interval can leave the range an accuracy can have).
+    /// </summary>
+    public static (double Mean, double Low, double High) MeanInterval(IReadOnlyList<double> values, bool clipToUnit)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        int n = values.Count;
+        if (n == 0) return (double.NaN, double.NaN, double.NaN);
+        // Written as the CLI's error trials write it (LINQ Average and Sum), so the two agree to the last bit.
+        double mean = values.Average();
+        if (n < 2) return (mean, double.NaN, double.NaN);
+        double sd = Math.Sqrt(values.Sum(a => (a - mean) * (a - mean)) / (n - 1));
+        double half = StudentT.InvCDF(0, 1, n - 1, 0.975) * sd / Math.Sqrt(n);
+        double low = mean - half, high = mean + half;
+        return clipToUnit ? (mean, Math.Max(0, low), Math.Min(1, high)) : (mean, low, high);
+    }
+}

@@ -1,0 +1,134 @@
+using HilBench.Metrics.Statistics;
+
+namespace HilBench.Metrics.Tests.Statistics;
+
+public class CorrelationsTests
+{
+    // x = 1..5, y = 2, 4, 5, 4, 5. Deviations dx = -2..2, dy = -2, 0, 1, 0, 1: sum dx dy = 6, sum dx^2 = 10, sum dy^2 = 6,
+    // so r = 6 / sqrt(60). Ranks of y with ties averaged: 1, 2.5, 4.5, 2.5, 4.5; against 1..5 that gives 7 / sqrt(90).
+    private static readonly double[] X = [1, 2, 3, 4, 5];
+    private static readonly double[] Y = [2, 4, 5, 4, 5];
+
+    [Test]
+    public void Pearson_and_spearman_match_hand_computed_values()
+    {
+        var c = Correlations.Compute("NL", "AUC", X, Y);
+        Assert.Multiple(() =>
+        {
+            Assert.That(c.Metric, Is.EqualTo("NL"));
+            Assert.That(c.Tolerance, Is.EqualTo("AUC"));
+            Assert.That(c.N, Is.EqualTo(5));
+            Assert.That(c.Pearson, Is.EqualTo(6 / Math.Sqrt(60)).Within(1e-12));
+            Assert.That(c.Spearman, Is.EqualTo(7 / Math.Sqrt(90)).Within(1e-12), "ties must get average ranks");
+        });
+    }
+
+    [Test]
+    public void Intervals_use_the_fisher_z_transform()
+    {
+        var c = Correlations.Compute("m", "t", X, Y);
+        const double z975 = 1.959963984540054;
+        double r = 6 / Math.Sqrt(60), rho = 7 / Math.Sqrt(90);
+        double half = z975 / Math.Sqrt(2); // n - 3 = 2
+        double rhoHalf = z975 * Math.Sqrt((1 + rho * rho / 2) / 2);
+        Assert.Multiple(() =>
+        {
+            Assert.That(c.PearsonLow, Is.EqualTo(Math.Tanh(Math.Atanh(r) - half)).Within(1e-12));
+            Assert.That(c.PearsonHigh, Is.EqualTo(Math.Tanh(Math.Atanh(r) + half)).Within(1e-12));
+            Assert.That(c.PearsonLow, Is.EqualTo(-0.340082035).Within(1e-8));
+            Assert.That(c.PearsonHigh, Is.EqualTo(0.984235755).Within(1e-8));
+            Assert.That(c.SpearmanLow, Is.EqualTo(Math.Tanh(Math.Atanh(rho) - rhoHalf)).Within(1e-12));
+            Assert.That(c.SpearmanHigh, Is.EqualTo(Math.Tanh(Math.Atanh(rho) + rhoHalf)).Within(1e-12));
+            Assert.That(c.SpearmanLow, Is.EqualTo(-0.549331992).Within(1e-8));
+            Assert.That(c.SpearmanHigh, Is.EqualTo(0.986850892).Within(1e-8));
+        });
+    }
+
+    [Test]
+    public void Spearman_of_a_monotone_but_nonlinear_relation_is_one()
+    {
+        double[] x = [0.1, 0.5, 0.2, 0.9, 0.7, 0.3];
+        var y = x.Select(v => Math.Exp(10 * v)).ToArray();
+        var c = Correlations.Compute("m", "t", x, y);
+        Assert.That(c.Spearman, Is.EqualTo(1).Within(1e-12));
+        Assert.That(c.Pearson, Is.LessThan(0.95));
+        Assert.That(c.SpearmanLow, Is.EqualTo(1).Within(1e-12), "a perfect correlation has the degenerate interval [1, 1]");
+        Assert.That(c.SpearmanHigh, Is.EqualTo(1).Within(1e-12));
+    }
+
+    [Test]
+    public void Negative_correlation_keeps_its_sign_and_the_interval_brackets_it()
+    {
+        double[] x = [1, 2, 3, 4, 5, 6, 7, 8];
+        double[] y = [9, 7, 8, 5, 4, 4, 2, 1];
+        var c = Correlations.Compute("m", "t", x, y);
+        Assert.That(c.Pearson, Is.LessThan(-0.9));
+        Assert.That(c.PearsonLow, Is.LessThan(c.Pearson));
+        Assert.That(c.PearsonHigh, Is.GreaterThan(c.Pearson).And.LessThan(0));
+        Assert.That(c.SpearmanLow, Is.LessThan(c.Spearman));
+        Assert.That(c.SpearmanHigh, Is.GreaterThan(c.Spearman));
+    }
+
+    [TestCase(2)]
+    [TestCase(3)]
+    public void Intervals_are_NaN_with_three_or_fewer_models(int n)
+    {
+        var x = System.Linq.Enumerable.Range(0, n).Select(i => (double)i).ToArray();
+        var y = x.Select(v => v * v + 1).ToArray();
+        var c = Correlations.Compute("m", "t", x, y);
+        Assert.That(c.Pearson, Is.Not.NaN);
+        Assert.That(new[] { c.PearsonLow, c.PearsonHigh, c.SpearmanLow, c.SpearmanHigh }, Is.All.NaN);
+    }
+
+    [Test]
+    public void A_constant_side_gives_NaN_not_an_exception()
+    {
+        var c = Correlations.Compute("m", "t", [1, 2, 3, 4, 5], [2, 2, 2, 2, 2]);
+        Assert.That(c.Pearson, Is.NaN);
+        Assert.That(c.PearsonLow, Is.NaN);
+    }
+
+    [Test]
+    public void Unequal_lengths_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => Correlations.Compute("m", "t", [1, 2, 3], [1, 2]));
+    }
+
+    [Test]
+    public void Mean_interval_is_student_t()
+    {
+        // mean 0.9, s = 0.1, t(0.975, 2) = 4.302652729749464: half width 4.3027 * 0.1 / sqrt(3) = 0.248414.
+        var (mean, low, high) = Correlations.MeanInterval([0.8, 0.9, 1.0]);
+        double half = 4.302652729749464 * 0.1 / Math.Sqrt(3);
+        Assert.That(mean, Is.EqualTo(0.9).Within(1e-12));
+        Assert.That(low, Is.EqualTo(0.9 - half).Within(1e-9));
+        Assert.That(high, Is.EqualTo(0.9 + half).Within(1e-9));
+
+        var (_, lowCut, highCut) = Correlations.MeanInterval([0.8, 0.9, 1.0], clipToUnit: true);
+        Assert.That(lowCut, Is.EqualTo(0.9 - half).Within(1e-9));
+        Assert.That(highCut, Is.EqualTo(1), "cut to [0, 1]");
+    }
+
+    [Test]
+    public void Mean_interval_of_one_value_is_NaN_and_of_equal_values_is_a_point()
+    {
+        var (mean, low, high) = Correlations.MeanInterval([0.7]);
+        Assert.That(mean, Is.EqualTo(0.7));
+        Assert.That(low, Is.NaN);
+        Assert.That(high, Is.NaN);
+
+        var same = Correlations.MeanInterval([0.5, 0.5, 0.5, 0.5]);
+        Assert.That(same, Is.EqualTo((0.5, 0.5, 0.5)));
+    }
+
+    [Test]
+    public void Mean_interval_matches_the_cli_formula_to_the_last_bit()
+    {
+        // ErrorTrials in the CLI: mean = Average(), sd from Sum of squared deviations / (n - 1), t quantile from MathNet.
+        double[] a = [0.8812, 0.8791, 0.8830, 0.8777, 0.8805, 0.8769, 0.8823];
+        double mean = a.Average();
+        double sd = Math.Sqrt(a.Sum(v => (v - mean) * (v - mean)) / (a.Length - 1));
+        double half = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, a.Length - 1, 0.975) * sd / Math.Sqrt(a.Length);
+        Assert.That(Correlations.MeanInterval(a, clipToUnit: true), Is.EqualTo((mean, Math.Max(0, mean - half), Math.Min(1, mean + half))));
+    }
+}
