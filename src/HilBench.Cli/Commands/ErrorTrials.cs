@@ -4,7 +4,7 @@ using HilBench.Bnn.Kernels;
 using HilBench.Bnn.Model;
 using HilBench.Memory;
 using HilBench.Memory.Images;
-using MathNet.Numerics.Distributions;
+using HilBench.Metrics.Statistics;
 
 namespace HilBench.Cli.Commands;
 
@@ -34,18 +34,10 @@ public static class ErrorTrials
             var corrupted = readout.CopyTo(buffer).ToModel(model);
             accuracies[k] = new InferenceEngine(corrupted, kernel).Run(test.Pixels, test.Count, threads).Accuracy(test.Labels);
         }
-        double mean = accuracies.Average();
-        (double? low, double? high) = (null, null);
-        if (trials > 1)
-        {
-            // Student-t interval for the mean over patterns, cut to [0, 1]: with few, very unequal patterns (one bad
-            // chip among good ones) the symmetric interval would otherwise leave the range an accuracy can have.
-            double sd = Math.Sqrt(accuracies.Sum(a => (a - mean) * (a - mean)) / (trials - 1));
-            double half = StudentT.InvCDF(0, 1, trials - 1, 0.975) * sd / Math.Sqrt(trials);
-            (low, high) = (Math.Max(0, mean - half), Math.Min(1, mean + half));
-        }
+        var (mean, low, high) = Correlations.MeanInterval(accuracies, clipToUnit: true);
         double faults = (double)flipped / trials;
-        return new Summary(errors.Description, errors.Profile is null ? null : (point ?? errors.Point).ToString(), trials, seed, accuracies, mean, low, high,
+        return new Summary(errors.Description, errors.Profile is null ? null : (point ?? errors.Point).ToString(), trials, seed, accuracies, mean,
+            double.IsNaN(low) ? null : low, double.IsNaN(high) ? null : high,
             faults, faults / image.BitCount, saving);
     }
 }

@@ -1,0 +1,215 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HilBench.Bnn.Data;
+using HilBench.Cli.Experiment;
+using HilBench.Memory.Profiles;
+using Spectre.Console;
+
+namespace HilBench.Cli.Commands;
+
+/// <summary>
+/// <c>hilbench experiment</c>: the whole study on a set of models: metrics, tolerance curves, predictions,
+/// correlations, accuracy per operating point, plots and a report. Each finished model is kept in
+/// OUT/models/NAME.json, so an interrupted run resumes where it stopped.
+/// </summary>
+public static class ExperimentCommand
+{
+    public const string DefaultModels = "models/*.hbnn";
+    public const string DefaultProfile = "calibration/profiles/bram-like.json";
+
+    public static Command Create(CliContext context)
+    {
+        var models = new Option<string>("--models") { Description = "model files: a glob such as models/*.hbnn, or several separated by commas", HelpName = "GLOB", DefaultValueFactory = _ => DefaultModels };
+        var dataset = CliOptions.Dataset();
+        var bers = new Option<string>("--ber") { Description = "weight bit error rates of the tolerance curves", HelpName = "LIST", DefaultValueFactory = _ => "0,0.01,0.02,0.05,0.1,0.15,0.2" };
+        var trials = CliOptions.Integer("--trials", "seeded error patterns per BER (and chips per operating point)", 5, 1);
+        var seed = CliOptions.Integer("--seed", "seed of the error patterns and of the first chip", 1, int.MinValue);
+        var images = CliOptions.Integer("--images", "test images to evaluate on (the first N)", 10_000, 1);
+        var importanceImages = CliOptions.Integer("--importance-images", "test images for the neuron importances (the first N)", 2_000, 1);
+        var predictionBer = CliOptions.Probability("--prediction-ber", "BER at which each layer's flip fraction is predicted and measured (default 0.05)");
+        var profile = new Option<string?>("--profile") { Description = $"device profile for the accuracy-vs-energy sweep (default {DefaultProfile} when it exists; 'none' to skip)", HelpName = "FILE" };
+        var voltages = new Option<string>("--voltages") { Description = "supply voltages of the sweep: START:STOP:STEP or a list", HelpName = "RANGE", DefaultValueFactory = _ => "0.60:0.54:0.02" };
+        var op = new Option<string?>("--op") { Description = "the sweep's other operating-point fields, e.g. \"T=45\" or \"tRCD=10\"", HelpName = "POINT" };
+        var threads = CliOptions.Threads("threads (0 = all cores)");
+        var output = new Option<string>("--out", "-o") { Description = "directory for report.md, results.json, CSV files and plots", HelpName = "DIR", DefaultValueFactory = _ => "results/study" };
+        var json = CliOptions.Json("a summary");
+        var command = new Command("experiment", "The bit-error-tolerance study on a set of models: metrics, tolerance, predictions, correlations, energy, plots and a report.")
+        {
+            models, dataset, bers, trials, seed, images, importanceImages, predictionBer, profile, voltages, op, threads, output, json,
+        };
+        command.SetAction(r => CliErrors.Guard(context, () =>
+        {
+            string? profilePath = r.GetValue(profile) switch
+            {
+                "none" => null,
+                null => FindShipped(DefaultProfile),
+                var p => p,
+            };
+            var settings = new ExperimentSettings(ParseBers(r.GetRequiredValue(bers)), r.GetValue(trials), r.GetValue(seed), r.GetValue(images),
+                r.GetValue(importanceImages), r.GetValue(predictionBer) ?? 0.05, profilePath is null ? null : Path.GetFullPath(profilePath), r.GetValue(op),
+                profilePath is null ? [] : SweepCommand.ParseVoltages(r.GetRequiredValue(voltages)));
+            return Execute(context, ResolveModels(r.GetRequiredValue(models)), r.GetValue(dataset), settings, r.GetValue(threads), r.GetRequiredValue(output), r.GetValue(json));
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// A shipped file (relative to the checkout) found from the working directory or the executable upwards, as the
+    /// data set is; null when neither is inside a checkout.
+    /// </summary>
+    public static string? FindShipped(string relative)
+    {
+        if (File.Exists(relative)) return relative;
+        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, relative))) return Path.Combine(dir.FullName, relative);
+        return null;
+    }
+
+    public static double[] ParseBers(string text)
+    {
+        var values = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s =>
+            double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v is >= 0 and <= 1 ? v
+                : throw new CliException($"--ber '{text}': '{s}' is not a bit error rate between 0 and 1; write a list such as 0,0.01,0.05,0.1")).ToArray();
+        if (values.Length < 2) throw new CliException($"--ber '{text}' needs at least two rates for a curve, e.g. 0,0.05,0.1");
+        return values.Distinct().Order().ToArray();
+    }
+
+    /// <summary>The files a glob (or comma-separated globs) names, sorted; an empty match is an error naming the pattern.</summary>
+    public static string[] ResolveModels(string globs)
+    {
+        var files = new List<string>();
+        foreach (var glob in globs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string dir = Path.GetDirectoryName(glob) is { Length: > 0 } d ? d : ".";
+            // The default (models/*.hbnn) also works from below the checkout, as the data set does.
+            if (!Directory.Exists(dir) && !Path.IsPathRooted(dir) && FindShipped(Path.Combine(dir, "README.md")) is { } readme) dir = Path.GetDirectoryName(readme)!;
+            string pattern = Path.GetFileName(glob);
+            var found = Directory.Exists(dir) ? Directory.GetFiles(dir, pattern).Where(f => f.EndsWith(".hbnn", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToArray() : [];
+            if (found.Length == 0)
+                throw new CliException($"--models '{glob}' matches no .hbnn file{(Directory.Exists(dir) ? "" : $" ({Path.GetFullPath(dir)} does not exist)")}; " +
+                                       "run from the checkout (the shipped models are in models/) or pass --models PATH/*.hbnn");
+            files.AddRange(found);
+        }
+        return files.Distinct().ToArray();
+    }
+
+    private static int Execute(CliContext context, string[] files, string? datasetDir, ExperimentSettings settings, int threads, string outDir, bool json)
+    {
+        var profile = settings.Profile is { } p ? DeviceProfile.Load(p) : null;
+        if (profile is not null)
+            foreach (double v in settings.Voltages) profile.Check((settings.BaseOp is { } op ? profile.ParsePoint(op) : profile.Nominal) with { Voltage = v });
+        var test = IdxDataset.LoadTest(Path.GetFullPath(datasetDir ?? IdxDataset.DefaultDirectory()));
+        string dir = Path.GetFullPath(outDir);
+        string modelDir = Path.Combine(dir, "models");
+        Directory.CreateDirectory(modelDir);
+        threads = CliOptions.ResolveThreads(threads);
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        var results = new List<ModelResult>();
+        int reused = 0;
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            RunWithProgress(context, json, files.Length, (advance, status) =>
+            {
+                foreach (string file in files)
+                {
+                    string name = Path.GetFileNameWithoutExtension(file);
+                    string saved = Path.Combine(modelDir, name + ".json");
+                    if (Load(saved, settings) is { } done)
+                    {
+                        results.Add(done);
+                        reused++;
+                        advance($"{name} (kept from an earlier run)");
+                        continue;
+                    }
+                    var result = ExperimentRunner.Run(file, test, settings, profile, threads, status, cancel.Token);
+                    OutputFiles.WriteText(saved, w => w.Write(JsonSerializer.Serialize(result, StudyReport.Json)));
+                    results.Add(result);
+                    if (!json && !context.Interactive)
+                        context.Out.WriteLine($"{name}: clean {Formatting.Percent(result.CleanAccuracy)}, AUC {result.Auc:F3}, {result.Seconds:F0} s");
+                    advance(name);
+                }
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            context.Error.WriteLine($"interrupted after {results.Count} of {files.Length} models; they are kept in {modelDir}: run the same command again to go on");
+            return TrainCommand.Interrupted;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        var correlations = StudyAnalysis.Correlate(results);
+        StudyReport.Write(dir, settings, results, correlations, watch.Elapsed.TotalSeconds);
+        string report = Path.Combine(dir, "report.md");
+        if (json)
+        {
+            JsonOutput.Write(context, new JsonObject
+            {
+                ["report"] = report,
+                ["results"] = Path.Combine(dir, "results.json"),
+                ["models"] = results.Count,
+                ["reused"] = reused,
+                ["seconds"] = watch.Elapsed.TotalSeconds,
+            });
+            return CliErrors.Success;
+        }
+        var table = Formatting.Table("model", ">clean", ">AUC", ">max BER within 1 pt", ">NL", ">IN variance");
+        foreach (var m in results)
+            Formatting.Row(table, m.Name, Formatting.Percent(m.CleanAccuracy), m.Auc.ToString("F3", CultureInfo.InvariantCulture),
+                m.MaxBerWithinOnePoint.ToString("G3", CultureInfo.InvariantCulture), StudyAnalysis.AveragedNl(m).ToString("F4", CultureInfo.InvariantCulture),
+                m.Layers.Average(l => l.ImportanceVariance).ToString("G3", CultureInfo.InvariantCulture));
+        context.Console.Write(table);
+        context.Out.WriteLine($"{results.Count} models ({reused} kept from an earlier run) in {watch.Elapsed.TotalMinutes:F1} min");
+        context.Out.WriteLine($"report: {Formatting.DisplayPath(report)}");
+        return CliErrors.Success;
+    }
+
+    /// <summary>A model result written by an earlier run with the same settings, or null.</summary>
+    private static ModelResult? Load(string path, ExperimentSettings settings)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var result = JsonSerializer.Deserialize<ModelResult>(File.ReadAllText(path), StudyReport.Json);
+            return result is not null && result.SettingsKey == settings.Key() ? result : null;
+        }
+        catch (JsonException)
+        {
+            return null; // damaged or from another version: measure again
+        }
+    }
+
+    private static void RunWithProgress(CliContext context, bool json, int models, Action<Action<string>, Action<string>> work)
+    {
+        if (!context.Interactive || json)
+        {
+            work(_ => { }, _ => { });
+            return;
+        }
+        context.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("models", maxValue: models);
+                work(done =>
+                {
+                    task.Increment(1);
+                    task.Description = Markup.Escape($"done: {done}");
+                }, status => task.Description = Markup.Escape(status));
+            });
+    }
+}

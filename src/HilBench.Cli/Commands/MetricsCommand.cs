@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using HilBench.Bnn.Data;
+using HilBench.Bnn.Inference;
+using HilBench.Bnn.Model;
+using HilBench.Metrics.Importance;
+using HilBench.Metrics.Margins;
+
+namespace HilBench.Cli.Commands;
+
+/// <summary><c>hilbench metrics</c>: the neuron-level margin metric (NL) and the inter-neuron importance metric (IN) of every hidden layer.</summary>
+public static class MetricsCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = CliOptions.Model("model file (.hbnn)");
+        var dataset = CliOptions.Dataset();
+        var images = CliOptions.Integer("--images", "test images for the margins (the first N)", 10_000, 1);
+        var importanceImages = CliOptions.Integer("--importance-images", "test images for the importances (the first N)", 10_000, 1);
+        var threads = CliOptions.Threads("threads (0 = all cores)");
+        var json = CliOptions.Json();
+        var command = new Command("metrics", "Neuron-level margins (NL) and neuron-importance variance (IN) of every hidden layer of a model.")
+        {
+            model, dataset, images, importanceImages, threads, json,
+        };
+        command.SetAction(r => CliErrors.Guard(context, () =>
+        {
+            string path = r.GetRequiredValue(model);
+            var m = ModelFile.Load(path);
+            var test = IdxDataset.LoadTest(Path.GetFullPath(r.GetValue(dataset) ?? IdxDataset.DefaultDirectory()));
+            if (m.InputShape != test.Shape) throw new CliException($"the model {path} expects {m.InputShape} images but the data set has {test.Shape}");
+            int n = Math.Min(r.GetValue(images), test.Count), threadCount = CliOptions.ResolveThreads(r.GetValue(threads));
+            var data = test.Take(n);
+            var importanceData = test.Take(Math.Min(r.GetValue(importanceImages), n));
+            var rows = context.WithStatus(r.GetValue(json), "Margins", status =>
+            {
+                var captured = new InferenceEngine(m).Run(data.Pixels, data.Count, threadCount, captureLayers: true);
+                var margins = NeuronLevelMetric.Compute(m, captured, data, threads: threadCount);
+                var importanceCapture = importanceData.Count == data.Count ? captured
+                    : new InferenceEngine(m).Run(importanceData.Pixels, importanceData.Count, threadCount, captureLayers: true);
+                return margins.Select(l =>
+                {
+                    status($"Importance of block {l.Block}'s {l.Neurons} neurons");
+                    return (Margins: l, Importance: NeuronImportance.Compute(m, importanceData, l.Block, threadCount, importanceCapture));
+                }).ToArray();
+            });
+            if (r.GetValue(json))
+            {
+                JsonOutput.Write(context, new JsonObject
+                {
+                    ["model"] = Path.GetFullPath(path),
+                    ["images"] = n,
+                    ["importance_images"] = importanceData.Count,
+                    ["layers"] = new JsonArray(rows.Select(x => (JsonNode?)new JsonObject
+                    {
+                        ["block"] = x.Margins.Block,
+                        ["neurons"] = x.Margins.Neurons,
+                        ["fan_in"] = x.Margins.FanIn,
+                        ["nl_mean"] = x.Margins.Mean,
+                        ["nl_median"] = x.Margins.Median,
+                        ["nl_q05"] = x.Margins.Quantile5,
+                        ["mean_flips_to_change"] = JsonOutput.Number(x.Margins.MeanFlipsToChange),
+                        ["histogram_edges"] = new JsonArray(x.Margins.HistogramEdges.Select(v => (JsonNode?)v).ToArray()),
+                        ["histogram_counts"] = new JsonArray(x.Margins.HistogramCounts.Select(v => (JsonNode?)v).ToArray()),
+                        ["importance_mean"] = x.Importance.AccuracyDrop.Average(),
+                        ["in_variance"] = x.Importance.AccuracyVariance,
+                        ["in_cv"] = JsonOutput.Number(x.Importance.AccuracyCv),
+                        ["in_margin_variance"] = x.Importance.MarginVariance,
+                        ["in_margin_cv"] = JsonOutput.Number(x.Importance.MarginCv),
+                    }).ToArray()),
+                });
+                return CliErrors.Success;
+            }
+            context.Out.WriteLine($"model     {Formatting.DisplayPath(path)} ({Formatting.ShortArchitecture(m)})");
+            context.Out.WriteLine($"images    {n:N0} for margins, {importanceData.Count:N0} for importances");
+            context.Out.Flush();
+            var table = Formatting.Table(">block", ">neurons", ">fan-in", ">NL mean", ">median", ">5% quantile", ">flips to change", ">IN variance", ">IN cv", ">mean importance");
+            foreach (var (l, i) in rows)
+                Formatting.Row(table, l.Block.ToString(CultureInfo.InvariantCulture), l.Neurons.ToString(CultureInfo.InvariantCulture), l.FanIn.ToString(CultureInfo.InvariantCulture),
+                    l.Mean.ToString("F4", CultureInfo.InvariantCulture), l.Median.ToString("F4", CultureInfo.InvariantCulture), l.Quantile5.ToString("F4", CultureInfo.InvariantCulture),
+                    l.MeanFlipsToChange.ToString("F1", CultureInfo.InvariantCulture), i.AccuracyVariance.ToString("G3", CultureInfo.InvariantCulture),
+                    i.AccuracyCv.ToString("F2", CultureInfo.InvariantCulture), i.AccuracyDrop.Average().ToString("G3", CultureInfo.InvariantCulture));
+            context.Console.Write(table);
+            return CliErrors.Success;
+        }));
+        return command;
+    }
+}

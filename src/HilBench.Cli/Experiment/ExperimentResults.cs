@@ -1,0 +1,30 @@
+namespace HilBench.Cli.Experiment;
+
+/// <summary>What decides an experiment's numbers; a model result computed under other settings is not reused.</summary>
+public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int Images, int ImportanceImages, double PredictionBer,
+    string? Profile, string? BaseOp, double[] Voltages)
+{
+    /// <summary>A short fingerprint stored with every model result, compared on resume.</summary>
+    public string Key() => string.Join("|", string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
+        Trials, Seed, Images, ImportanceImages, PredictionBer.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        Profile ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+}
+
+/// <summary>One hidden block's metrics: margins (NL), importances (IN) and the predicted and measured flip fraction.</summary>
+public sealed record LayerResult(int Block, string Kind, int Neurons, int FanIn,
+    double NlMean, double NlMedian, double NlQuantile5, double[] HistogramEdges, long[] HistogramCounts, double MeanFlipsToChange,
+    double ImportanceMean, double ImportanceVariance, double ImportanceCv, double MarginImportanceVariance, double MarginImportanceCv,
+    double? PredictedFlipFraction, double? MeasuredFlipFraction);
+
+/// <summary>Accuracy at one BER: Monte-Carlo mean and 95% interval, and the layer-by-layer prediction where the model allows one.</summary>
+public sealed record CurvePoint(double Ber, double Mean, double Low, double High, double? Predicted);
+
+/// <summary>Accuracy and read-energy saving at one operating point of the profile.</summary>
+public sealed record EnergyPoint(string Op, double Voltage, double Ber, double Mean, double Low, double High, double? Saving);
+
+public sealed record ModelResult(string Name, string File, string Architecture, string Group, double BftRate, string Loss,
+    double CleanAccuracy, LayerResult[] Layers, CurvePoint[] Curve, double Auc, double MaxBerWithinOnePoint, EnergyPoint[] Energy,
+    double Seconds, string SettingsKey);
+
+public sealed record CorrelationRow(string Group, string Metric, string Tolerance, int N, double Pearson, double PearsonLow, double PearsonHigh,
+    double Spearman, double SpearmanLow, double SpearmanHigh);

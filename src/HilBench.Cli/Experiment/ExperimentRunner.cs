@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Globalization;
+using HilBench.Bnn.Data;
+using HilBench.Bnn.Errors;
+using HilBench.Bnn.Inference;
+using HilBench.Bnn.Model;
+using HilBench.Memory;
+using HilBench.Memory.Backends;
+using HilBench.Memory.Geometry;
+using HilBench.Memory.Images;
+using HilBench.Memory.Profiles;
+using HilBench.Metrics.Importance;
+using HilBench.Metrics.Margins;
+using HilBench.Metrics.Predictions;
+using HilBench.Metrics.Tolerance;
+
+namespace HilBench.Cli.Experiment;
+
+/// <summary>Everything the study measures on one model: metrics, tolerance curve, predictions and, with a profile, accuracy per operating point.</summary>
+public static class ExperimentRunner
+{
+    /// <summary>Patterns used to measure a layer's flip fraction against its prediction.</summary>
+    public const int FlipPatterns = 50;
+
+    /// <summary>Images the flip fractions are predicted and measured on (enough for a layer mean; the measurement costs a layer pass per pattern).</summary>
+    public const int FlipImages = 1000;
+
+    public static ModelResult Run(string path, ImageSet test, ExperimentSettings settings, DeviceProfile? profile, int threads,
+        Action<string> status, CancellationToken cancel)
+    {
+        var watch = Stopwatch.StartNew();
+        var model = ModelFile.Load(path);
+        if (model.InputShape != test.Shape)
+            throw new CliException($"{path} expects {model.InputShape} images but the data set has {test.Shape}; leave it out of --models");
+        string name = Path.GetFileNameWithoutExtension(path);
+        var data = settings.Images < test.Count ? test.Take(settings.Images) : test;
+
+        status($"{name}: clean pass and activations");
+        var captured = new InferenceEngine(model).Run(data.Pixels, data.Count, threads, captureLayers: true);
+        double clean = captured.Accuracy(data.Labels);
+
+        status($"{name}: margins");
+        var margins = NeuronLevelMetric.Compute(model, captured, data, threads: threads);
+        var importanceData = settings.ImportanceImages < data.Count ? data.Take(settings.ImportanceImages) : data;
+        var importanceCapture = importanceData == data ? captured : new InferenceEngine(model).Run(importanceData.Pixels, importanceData.Count, threads, captureLayers: true);
+        var flipData = data.Count > FlipImages ? data.Take(FlipImages) : data;
+        var flipCapture = new InferenceEngine(model).Run(flipData.Pixels, flipData.Count, threads, captureLayers: true);
+        var layers = new List<LayerResult>();
+        foreach (var m in margins)
+        {
+            cancel.ThrowIfCancellationRequested();
+            status($"{name}: importance of block {m.Block}'s {m.Neurons} neurons");
+            var importance = NeuronImportance.Compute(model, importanceData, m.Block, threads, importanceCapture);
+            var (predicted, measured) = FlipFractions(model, flipCapture, m.Block, settings, status, name);
+            layers.Add(new LayerResult(m.Block, model.Blocks[m.Block].Linear.Kind, m.Neurons, m.FanIn,
+                m.Mean, m.Median, m.Quantile5, m.HistogramEdges, m.HistogramCounts, m.MeanFlipsToChange,
+                importance.AccuracyDrop.Average(), importance.AccuracyVariance, importance.AccuracyCv, importance.MarginVariance, importance.MarginCv,
+                predicted, measured));
+        }
+
+        status($"{name}: accuracy under bit errors");
+        var curve = MonteCarlo.UniformCurve(model, data, settings.Bers, settings.Trials, settings.Seed, threads,
+            s => status($"{name}: {s}"), cancel);
+        var points = curve.Points.Select(p => new CurvePoint(p.Ber, p.Mean, p.Low, p.High,
+            Predict(model, data, captured, p.Ber))).ToArray();
+
+        var energy = profile is null ? [] : Energy(model, data, profile, settings, threads, s => status($"{name}: {s}"), cancel);
+        var training = model.Metadata.Training;
+        double bft = training.TryGetValue("bft_10", out var b) ? double.Parse(b, CultureInfo.InvariantCulture) : 0;
+        return new ModelResult(name, Path.GetFullPath(path), Formatting.ShortArchitecture(model), GroupOf(model), bft,
+            training.TryGetValue("loss", out var loss) ? loss : "", clean, layers.ToArray(), points, curve.NormalizedAuc, curve.MaxBerWithinOnePoint,
+            energy, watch.Elapsed.TotalSeconds, settings.Key());
+    }
+
+    /// <summary>"mlp", "vgg3", or the architecture: correlations are taken within a group of like models.</summary>
+    public static string GroupOf(BnnModel model)
+    {
+        string arch = Formatting.ShortArchitecture(model);
+        return arch switch
+        {
+            "784-2048-2048-10" => "mlp",
+            _ when arch.StartsWith("vgg3", StringComparison.OrdinalIgnoreCase) => "vgg3",
+            _ => arch,
+        };
+    }
+
+    private static double? Predict(BnnModel model, ImageSet data, InferenceResult captured, double ber)
+    {
+        if (ber == 0) return captured.Accuracy(data.Labels);
+        try
+        {
+            return AccuracyPrediction.Predict(model, data, captured, new UniformBitErrors(ber));
+        }
+        catch (NotSupportedException)
+        {
+            return null; // a layer kind the propagation does not cover
+        }
+    }
+
+    private static (double? Predicted, double? Measured) FlipFractions(BnnModel model, InferenceResult captured, int block, ExperimentSettings settings,
+        Action<string> status, string name)
+    {
+        if (block == 0 || settings.PredictionBer <= 0) return (null, null); // the pixel layer has no binary inputs
+        var errors = new UniformBitErrors(settings.PredictionBer);
+        try
+        {
+            var predicted = FlipPrediction.Predict(model, captured, block, errors);
+            status($"{name}: flip fraction of block {block} over {FlipPatterns} patterns");
+            var measured = FlipPrediction.Measure(model, captured, block, errors, FlipPatterns, settings.Seed);
+            return (predicted.MeanFlipFraction, measured.MeanFlipFraction);
+        }
+        catch (NotSupportedException)
+        {
+            return (null, null);
+        }
+    }
+
+    private static EnergyPoint[] Energy(BnnModel model, ImageSet data, DeviceProfile profile, ExperimentSettings settings, int threads,
+        Action<string> status, CancellationToken cancel)
+    {
+        var basePoint = settings.BaseOp is { } op ? profile.ParsePoint(op) : profile.Nominal;
+        var layout = WeightImage.LayoutOf(model, thresholds: false);
+        var chips = new Dictionary<int, IMemoryBackend>();
+        // One chip per trial, kept across voltages: the sweep sees the same population of chips everywhere.
+        IMemoryBackend ChipFor(int k)
+        {
+            lock (chips)
+            {
+                if (!chips.TryGetValue(k, out var backend))
+                    chips[k] = backend = EmulatedMemory.For(profile, unchecked(settings.Seed + k), _ => Placement.Create(layout, profile.Geometry), threads: 1);
+                return backend;
+            }
+        }
+        var result = new List<EnergyPoint>();
+        try
+        {
+            foreach (double v in settings.Voltages)
+            {
+                var point = profile.Check(basePoint with { Voltage = v });
+                status($"accuracy at {point}");
+                var p = MonteCarlo.Measure(model, data, ChipFor, new LoadRequest(point), settings.Trials, threads, cancel);
+                result.Add(new EnergyPoint(point.ToString(), v, p.Ber, p.Mean, p.Low, p.High, p.EnergySaving));
+            }
+        }
+        finally
+        {
+            foreach (var c in chips.Values) c.Dispose();
+        }
+        return result.ToArray();
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using HilBench.Cli.Commands;
+
+namespace HilBench.Cli.Tests;
+
+/// <summary>hilbench metrics and hilbench experiment on the shipped MLPs, with few images so the tests stay quick.</summary>
+[TestFixture]
+public sealed class StudyCommandTests
+{
+    private TempDirectory _dir = null!;
+    private static string Models => string.Join(",", new[] { "bft0", "bft10", "bft20" }.Select(m => Repository.File("models", $"fmnist-mlp-{m}.hbnn")));
+
+    [OneTimeSetUp]
+    public void Create() => _dir = new TempDirectory();
+
+    [OneTimeTearDown]
+    public void Remove() => _dir.Dispose();
+
+    [Test]
+    public void Metrics_Json_HasOneEntryPerHiddenLayer()
+    {
+        var json = Cli.Ok("metrics", "--model", Repository.File("models", "fmnist-mlp-bft0.hbnn"), "--images", "500", "--importance-images", "200", "--json").Json();
+        var layers = json.GetProperty("layers").EnumerateArray().ToArray();
+        Assert.That(layers.Select(l => l.GetProperty("block").GetInt32()), Is.EqualTo(new[] { 0, 1 }));
+        Assert.That(layers[1].GetProperty("fan_in").GetInt32(), Is.EqualTo(2048));
+        double nl = layers[1].GetProperty("nl_mean").GetDouble();
+        Assert.That(nl, Is.InRange(0.0, 1.0), "d/n of a layer with +-1 inputs is at most 1");
+        Assert.That(layers[1].GetProperty("nl_q05").GetDouble(), Is.LessThanOrEqualTo(layers[1].GetProperty("nl_median").GetDouble()));
+        Assert.That(layers[1].GetProperty("in_variance").GetDouble(), Is.GreaterThan(0));
+        Assert.That(layers[1].GetProperty("histogram_counts").EnumerateArray().Sum(c => c.GetInt64()), Is.EqualTo(500L * 2048));
+    }
+
+    [Test]
+    public void Metrics_TextTable()
+    {
+        var run = Cli.Ok("metrics", "--model", Repository.File("models", "fmnist-mlp-bft10.hbnn"), "--images", "200", "--importance-images", "100");
+        Assert.That(run.Stdout, Does.Contain("NL mean").And.Contain("IN variance").And.Contain("200 for margins"));
+    }
+
+    [Test]
+    public void Experiment_WritesReportResultsCsvPlotsAndResumes()
+    {
+        string outDir = _dir.File("study");
+        string[] args = ["experiment", "--models", Models, "--ber", "0,0.05,0.1", "--trials", "2", "--images", "300", "--importance-images", "100",
+            "--profile", Repository.File("calibration", "profiles", "bram-like.json"), "--voltages", "0.56,0.54", "--out", outDir];
+        var first = Cli.Ok([.. args, "--json"]).Json();
+        Assert.That(first.GetProperty("models").GetInt32(), Is.EqualTo(3));
+        Assert.That(first.GetProperty("reused").GetInt32(), Is.Zero);
+        foreach (var file in new[] { "report.md", "results.json", "models.csv", "tolerance.csv", "layers.csv", "energy.csv", "correlations.csv",
+                     "accuracy_vs_ber_mlp.png", "accuracy_vs_ber_mlp.svg", "nl_histogram_mlp.png", "scatter_mlp_nl_auc.png", "scatter_mlp_in_auc.svg",
+                     "accuracy_vs_energy_mlp.png" })
+            Assert.That(File.Exists(Path.Combine(outDir, file)), Is.True, file);
+
+        using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        var correlations = results.RootElement.GetProperty("correlations").EnumerateArray().ToArray();
+        Assert.That(correlations, Is.Not.Empty);
+        foreach (var key in new[] { "metric", "tolerance", "spearman", "pearson" })
+            Assert.That(correlations[0].TryGetProperty(key, out _), Is.True, key);
+        var models = results.RootElement.GetProperty("models").EnumerateArray().ToArray();
+        Assert.That(models.Select(m => m.GetProperty("curve").GetArrayLength()), Is.All.EqualTo(3));
+        Assert.That(models.Select(m => m.GetProperty("energy").GetArrayLength()), Is.All.EqualTo(2));
+
+        string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.That(report, Does.Contain("![accuracy vs BER, mlp](accuracy_vs_ber_mlp.png)").And.Contain("| mlp | NL mean"));
+
+        // The same settings again: every model is kept from the first run.
+        var second = Cli.Ok([.. args, "--json"]).Json();
+        Assert.That(second.GetProperty("reused").GetInt32(), Is.EqualTo(3));
+        // Other settings: measured anew.
+        var third = Cli.Ok([.. args.Select(a => a == "2" ? "3" : a), "--json"]).Json(); // --trials 3
+        Assert.That(third.GetProperty("reused").GetInt32(), Is.Zero);
+    }
+
+    [Test]
+    public void Experiment_DamagedModelResultIsMeasuredAgain()
+    {
+        string outDir = _dir.File("damaged");
+        string[] args = ["experiment", "--models", Repository.File("models", "fmnist-mlp-bft0.hbnn"), "--ber", "0,0.1", "--trials", "1", "--images", "100",
+            "--importance-images", "50", "--profile", "none", "--out", outDir, "--json"];
+        Cli.Ok(args);
+        File.WriteAllText(Path.Combine(outDir, "models", "fmnist-mlp-bft0.json"), "{ not json");
+        Assert.That(Cli.Ok(args).Json().GetProperty("reused").GetInt32(), Is.Zero);
+    }
+
+    [TestCase("--models", "nowhere/*.hbnn", "matches no .hbnn file")]
+    [TestCase("--ber", "0,2", "between 0 and 1")]
+    [TestCase("--ber", "0.1", "at least two rates")]
+    [TestCase("--voltages", "0.5:0.4:0.05", "range.voltage")]
+    public void Experiment_BadInput(string option, string value, string message)
+    {
+        string[] models = option == "--models" ? [] : ["--models", Models];
+        var run = Cli.Run(["experiment", .. models, "--images", "50", "--out", _dir.File("bad"), "--profile", Repository.File("calibration", "profiles", "bram-like.json"), option, value]);
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString);
+        Assert.That(run.Stderr, Does.Contain(message));
+    }
+
+    [Test]
+    public void ParseBers_SortsAndDeduplicates() =>
+        Assert.That(ExperimentCommand.ParseBers("0.1, 0, 0.05,0.1"), Is.EqualTo(new[] { 0, 0.05, 0.1 }));
+}
