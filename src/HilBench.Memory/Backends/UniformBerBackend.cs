@@ -31,7 +31,9 @@ public sealed class UniformBerBackend(UniformBitErrors errors, int seed) : IMemo
     public MemoryReadout Load(LoadRequest request, CancellationToken cancel = default)
     {
         var stored = _stored.Get();
-        var faults = new List<Fault>();
+        // Sized for the expected count (plus 5 sigma), so a 5% BER on megabits does not regrow a large list.
+        double expected = stored.BitCount * Math.Max(Errors.P01, Errors.P10);
+        var faults = new List<Fault>((int)Math.Min(int.MaxValue / 2, expected + 5 * Math.Sqrt(expected) + 16));
         var random = ErrorInjection.TrialRandom(Seed, request.Trial);
         // Positions only grow, so every draw reads a bit no earlier draw has touched: the stored value.
         foreach (var region in stored.Layout.Regions)
