@@ -47,7 +47,7 @@ public sealed class StudyCommandTests
         Assert.That(first.GetProperty("models").GetInt32(), Is.EqualTo(3));
         Assert.That(first.GetProperty("reused").GetInt32(), Is.Zero);
         foreach (var file in new[] { "report.md", "results.json", "models.csv", "tolerance.csv", "layers.csv", "energy.csv", "correlations.csv",
-                     "accuracy_vs_ber_mlp.png", "accuracy_vs_ber_mlp.svg", "nl_histogram_mlp.png", "scatter_mlp_nl_auc.png", "scatter_mlp_in_auc.svg",
+                     "accuracy_vs_ber_mlp.png", "accuracy_vs_ber_mlp.svg", "nl_histogram_mlp.png", "scatter_mlp_BFT_family_nl_auc.png", "scatter_mlp_BFT_family_in_auc.svg",
                      "accuracy_vs_energy_mlp.png" })
             Assert.That(File.Exists(Path.Combine(outDir, file)), Is.True, file);
 
@@ -61,7 +61,7 @@ public sealed class StudyCommandTests
         Assert.That(models.Select(m => m.GetProperty("energy").GetArrayLength()), Is.All.EqualTo(2));
 
         string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
-        Assert.That(report, Does.Contain("![accuracy vs BER, mlp](accuracy_vs_ber_mlp.png)").And.Contain("| mlp | NL mean"));
+        Assert.That(report, Does.Contain("![accuracy vs BER, mlp](accuracy_vs_ber_mlp.png)").And.Contain("| mlp BFT family | NL mean"));
 
         // The same settings again: every model is kept from the first run.
         var second = Cli.Ok([.. args, "--json"]).Json();

@@ -2,12 +2,22 @@ namespace HilBench.Cli.Experiment;
 
 /// <summary>What decides an experiment's numbers; a model result computed under other settings is not reused.</summary>
 public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int Images, int ImportanceImages, double PredictionBer,
-    string? Profile, string? BaseOp, double[] Voltages)
+    string? Profile, string? BaseOp, double[] Voltages, int Chips)
 {
+    /// <summary>
+    /// The BERs the accuracy is predicted at: the measured ones nearest 1%, 5%, 10% and 20% (a propagation costs about as much as
+    /// a few Monte-Carlo patterns, so not every point of a fine curve gets one).
+    /// </summary>
+    public IReadOnlySet<double> PredictedBers => new[] { 0.01, 0.05, 0.1, 0.2 }
+        .Select(t => Bers.Where(b => b > 0).OrderBy(b => Math.Abs(Math.Log(b / t))).FirstOrDefault()).Where(b => b > 0).ToHashSet();
+
+    /// <summary>Bumped when what a model result holds changes, so results of an older HilBench are measured again.</summary>
+    public const int ResultVersion = 2;
+
     /// <summary>A short fingerprint stored with every model result, compared on resume.</summary>
-    public string Key() => string.Join("|", string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
+    public string Key() => string.Join("|", ResultVersion, string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
         Trials, Seed, Images, ImportanceImages, PredictionBer.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        Profile ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+        Profile ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), Chips);
 }
 
 /// <summary>One hidden block's metrics: margins (NL), importances (IN) and the predicted and measured flip fraction.</summary>
@@ -24,7 +34,11 @@ public sealed record EnergyPoint(string Op, double Voltage, double Ber, double M
 
 public sealed record ModelResult(string Name, string File, string Architecture, string Group, double BftRate, string Loss,
     double CleanAccuracy, LayerResult[] Layers, CurvePoint[] Curve, double Auc, double MaxBerWithinOnePoint, EnergyPoint[] Energy,
-    double Seconds, string SettingsKey);
+    double Seconds, string SettingsKey)
+{
+    /// <summary>Seconds spent per part of the measurement (margins, importance, tolerance, ...).</summary>
+    public IReadOnlyDictionary<string, double> Phases { get; init; } = new Dictionary<string, double>();
+}
 
 public sealed record CorrelationRow(string Group, string Metric, string Tolerance, int N, double Pearson, double PearsonLow, double PearsonHigh,
     double Spearman, double SpearmanLow, double SpearmanHigh);

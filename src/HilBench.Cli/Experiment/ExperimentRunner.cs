@@ -29,6 +29,14 @@ public static class ExperimentRunner
         Action<string> status, CancellationToken cancel)
     {
         var watch = Stopwatch.StartNew();
+        var phases = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        T Timed<T>(string phase, Func<T> work)
+        {
+            var w = Stopwatch.StartNew();
+            var result = work();
+            phases[phase] = phases.GetValueOrDefault(phase) + w.Elapsed.TotalSeconds;
+            return result;
+        }
         var model = ModelFile.Load(path);
         if (model.InputShape != test.Shape)
             throw new CliException($"{path} expects {model.InputShape} images but the data set has {test.Shape}; leave it out of --models");
@@ -36,11 +44,11 @@ public static class ExperimentRunner
         var data = settings.Images < test.Count ? test.Take(settings.Images) : test;
 
         status($"{name}: clean pass and activations");
-        var captured = new InferenceEngine(model).Run(data.Pixels, data.Count, threads, captureLayers: true);
+        var captured = Timed("clean pass", () => new InferenceEngine(model).Run(data.Pixels, data.Count, threads, captureLayers: true));
         double clean = captured.Accuracy(data.Labels);
 
         status($"{name}: margins");
-        var margins = NeuronLevelMetric.Compute(model, captured, data, threads: threads);
+        var margins = Timed("margins", () => NeuronLevelMetric.Compute(model, captured, data, threads: threads));
         var importanceData = settings.ImportanceImages < data.Count ? data.Take(settings.ImportanceImages) : data;
         var importanceCapture = importanceData == data ? captured : new InferenceEngine(model).Run(importanceData.Pixels, importanceData.Count, threads, captureLayers: true);
         var flipData = data.Count > FlipImages ? data.Take(FlipImages) : data;
@@ -50,8 +58,8 @@ public static class ExperimentRunner
         {
             cancel.ThrowIfCancellationRequested();
             status($"{name}: importance of block {m.Block}'s {m.Neurons} neurons");
-            var importance = NeuronImportance.Compute(model, importanceData, m.Block, threads, importanceCapture);
-            var (predicted, measured) = FlipFractions(model, flipCapture, m.Block, settings, status, name);
+            var importance = Timed("importance", () => NeuronImportance.Compute(model, importanceData, m.Block, threads, importanceCapture));
+            var (predicted, measured) = Timed("flip fractions", () => FlipFractions(model, flipCapture, m.Block, settings, status, name));
             layers.Add(new LayerResult(m.Block, model.Blocks[m.Block].Linear.Kind, m.Neurons, m.FanIn,
                 m.Mean, m.Median, m.Quantile5, m.HistogramEdges, m.HistogramCounts, m.MeanFlipsToChange,
                 importance.AccuracyDrop.Average(), importance.AccuracyVariance, importance.AccuracyCv, importance.MarginVariance, importance.MarginCv,
@@ -59,17 +67,18 @@ public static class ExperimentRunner
         }
 
         status($"{name}: accuracy under bit errors");
-        var curve = MonteCarlo.UniformCurve(model, data, settings.Bers, settings.Trials, settings.Seed, threads,
-            s => status($"{name}: {s}"), cancel);
-        var points = curve.Points.Select(p => new CurvePoint(p.Ber, p.Mean, p.Low, p.High,
-            Predict(model, data, captured, p.Ber))).ToArray();
+        var curve = Timed("tolerance", () => MonteCarlo.UniformCurve(model, data, settings.Bers, settings.Trials, settings.Seed, threads,
+            s => status($"{name}: {s}"), cancel));
+        status($"{name}: predicted accuracy");
+        var points = Timed("accuracy prediction", () => curve.Points.Select(p => new CurvePoint(p.Ber, p.Mean, p.Low, p.High,
+            settings.PredictedBers.Contains(p.Ber) || p.Ber == 0 ? Predict(model, data, captured, p.Ber) : null)).ToArray());
 
-        var energy = profile is null ? [] : Energy(model, data, profile, settings, threads, s => status($"{name}: {s}"), cancel);
+        var energy = profile is null ? [] : Timed("operating points", () => Energy(model, data, profile, settings, threads, s => status($"{name}: {s}"), cancel));
         var training = model.Metadata.Training;
         double bft = training.TryGetValue("bft_10", out var b) ? double.Parse(b, CultureInfo.InvariantCulture) : 0;
         return new ModelResult(name, Path.GetFullPath(path), Formatting.ShortArchitecture(model), GroupOf(model), bft,
             training.TryGetValue("loss", out var loss) ? loss : "", clean, layers.ToArray(), points, curve.NormalizedAuc, curve.MaxBerWithinOnePoint,
-            energy, watch.Elapsed.TotalSeconds, settings.Key());
+            energy, watch.Elapsed.TotalSeconds, settings.Key()) { Phases = phases };
     }
 
     /// <summary>"mlp", "vgg3", or the architecture: correlations are taken within a group of like models.</summary>
@@ -79,7 +88,7 @@ public static class ExperimentRunner
         return arch switch
         {
             "784-2048-2048-10" => "mlp",
-            _ when arch.StartsWith("vgg3", StringComparison.OrdinalIgnoreCase) => "vgg3",
+            _ when arch.EndsWith("c64-p-c64-p-2048-10", StringComparison.Ordinal) => "vgg3",
             _ => arch,
         };
     }
@@ -138,7 +147,7 @@ public static class ExperimentRunner
             {
                 var point = profile.Check(basePoint with { Voltage = v });
                 status($"accuracy at {point}");
-                var p = MonteCarlo.Measure(model, data, ChipFor, new LoadRequest(point), settings.Trials, threads, cancel);
+                var p = MonteCarlo.Measure(model, data, ChipFor, new LoadRequest(point), settings.Chips, threads, cancel);
                 result.Add(new EnergyPoint(point.ToString(), v, p.Ber, p.Mean, p.Low, p.High, p.EnergySaving));
             }
         }

@@ -51,11 +51,19 @@ public static class StudyAnalysis
         return list;
     }
 
-    /// <summary>Models grouped by architecture (mlp, vgg3, ...) with at least three members, plus "all" for the averaged metrics.</summary>
+    /// <summary>
+    /// The sets correlations are taken over: per architecture its bit-flip-training family (the cross-entropy models, which
+    /// differ only in the BFT rate), the whole architecture when other losses are there too, and all models for the averaged
+    /// metrics; each needs at least three models.
+    /// </summary>
     public static IEnumerable<(string Group, ModelResult[] Models)> Groups(IReadOnlyList<ModelResult> models)
     {
-        foreach (var g in models.GroupBy(m => m.Group).Where(g => g.Count() >= 3).OrderBy(g => g.Key))
-            yield return (g.Key, g.OrderBy(m => m.Loss).ThenBy(m => m.BftRate).ToArray());
+        foreach (var g in models.GroupBy(m => m.Group).OrderBy(g => g.Key))
+        {
+            var family = g.Where(m => m.Loss == "ce").OrderBy(m => m.BftRate).ToArray();
+            if (family.Length >= 3) yield return ($"{g.Key} BFT family", family);
+            if (g.Count() > family.Length && g.Count() >= 3) yield return ($"{g.Key} all losses", g.OrderBy(m => m.Loss).ThenBy(m => m.BftRate).ToArray());
+        }
         if (models.Select(m => m.Group).Distinct().Count() > 1 && models.Count >= 3) yield return ("all", models.ToArray());
     }
 
@@ -63,7 +71,7 @@ public static class StudyAnalysis
     {
         var rows = new List<CorrelationRow>();
         foreach (var (group, members) in Groups(models))
-            foreach (var (metric, get) in MetricsOf(members, perBlock: group != "all"))
+            foreach (var (metric, get) in MetricsOf(members, perBlock: members.Select(m => m.Group).Distinct().Count() == 1))
                 foreach (var (tolerance, tol) in TolerancesOf(members))
                 {
                     var c = Correlations.Compute(metric, tolerance, members.Select(get).ToArray(), members.Select(tol).ToArray());

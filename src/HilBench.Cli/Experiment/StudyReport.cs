@@ -85,8 +85,12 @@ public static class StudyReport
         md.AppendLine($"{models.Count} models, {s.Images:N0} test images, weight BERs {string.Join(", ", s.Bers.Select(b => b.ToString("G3", Inv)))} " +
                       $"with {s.Trials} seeded patterns each (seed {s.Seed}); importances on {s.ImportanceImages:N0} images; " +
                       $"flip fractions predicted and measured at BER {s.PredictionBer.ToString("G3", Inv)}" +
-                      (s.Profile is { } prof ? $"; operating points of `{Path.GetFileName(prof)}` at {string.Join(", ", s.Voltages.Select(v => v.ToString("G4", Inv)))} V" : "") +
-                      $". Run time {seconds / 60:F1} min. Numbers: `results.json` and the CSV files beside this report.").AppendLine();
+                      (s.Profile is { } prof ? $"; operating points of `{Path.GetFileName(prof)}` at {string.Join(", ", s.Voltages.Select(v => v.ToString("G4", Inv)))} V, {s.Chips} chips each" : "") +
+                      $". Measuring took {models.Sum(m => m.Seconds) / 60:F1} min (this run {seconds / 60:F1} min; models measured by an earlier, interrupted run are kept). " +
+                      "Numbers: `results.json` and the CSV files beside this report.").AppendLine();
+
+        var phases = models.SelectMany(m => m.Phases).GroupBy(p => p.Key).Select(g => $"{g.Key} {g.Sum(p => p.Value) / 60:F1} min").ToArray();
+        if (phases.Length > 0) md.AppendLine($"Time by part, over all models: {string.Join(", ", phases)}.").AppendLine();
 
         md.AppendLine("| model | BFT | loss | clean | AUC | max BER within 1 pt | NL (avg) | IN variance (avg) | IN cv (avg) |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|");
@@ -124,7 +128,8 @@ public static class StudyReport
 
         md.AppendLine("## Metrics against tolerance").AppendLine();
         md.AppendLine("Pearson and Spearman correlation across the models of a group, with 95% intervals (Fisher z; for Spearman the Bonett-Wright standard error). " +
-                      "With a handful of models the intervals are wide: read the sign and the size together with them.").AppendLine();
+                      "With a handful of models the intervals are wide: read the sign and the size together with them. Where |rho| = 1 the Fisher " +
+                      "interval collapses to a point; that is the method's limit, not certainty.").AppendLine();
         md.AppendLine("| group | metric | tolerance | n | Spearman (95%) | Pearson (95%) |");
         md.AppendLine("|---|---|---|---|---|---|");
         foreach (var c in correlations)
@@ -136,7 +141,7 @@ public static class StudyReport
             {
                 var row = correlations.FirstOrDefault(c => c.Group == group && c.Metric == metric && c.Tolerance == StudyAnalysis.Auc);
                 if (row is null) continue;
-                string file = Plots.Scatter(dir, $"scatter_{group}_{(metric.StartsWith("NL") ? "nl" : "in")}_auc", metric, StudyAnalysis.Auc,
+                string file = Plots.Scatter(dir, $"scatter_{group.Replace(' ', '_')}_{(metric.StartsWith("NL") ? "nl" : "in")}_auc", metric, StudyAnalysis.Auc,
                     members.Select(m => (m.Name, get(m), m.Auc)).ToArray(), row.Spearman, row.Pearson);
                 md.AppendLine($"![{metric} vs AUC, {group}]({file})").AppendLine();
             }
@@ -175,12 +180,12 @@ public static class StudyReport
         if (!members.Any(m => m.Curve.Any(p => p.Ber > 0 && p.Predicted is not null))) return "";
         var md = new StringBuilder();
         md.AppendLine("Predicted accuracy (layer-by-layer propagation of flip probabilities, no Monte-Carlo) against the Monte-Carlo mean, in points:").AppendLine();
-        var bers = members[0].Curve.Where(p => p.Ber > 0).Select(p => p.Ber).ToArray();
+        var bers = members[0].Curve.Where(p => p.Ber > 0 && members.Any(m => m.Curve.Any(q => q.Ber == p.Ber && q.Predicted is not null))).Select(p => p.Ber).ToArray();
         md.AppendLine("| model | " + string.Join(" | ", bers.Select(b => $"BER {b.ToString("G3", Inv)}")) + " | mean abs error |");
         md.AppendLine("|---|" + string.Concat(bers.Select(_ => "---|")) + "---|");
         foreach (var m in members)
         {
-            var cells = m.Curve.Where(p => p.Ber > 0).Select(p => p.Predicted is { } x ? $"{P(x)} vs {P(p.Mean)}" : "-").ToArray();
+            var cells = m.Curve.Where(p => bers.Contains(p.Ber)).Select(p => p.Predicted is { } x ? $"{P(x)} vs {P(p.Mean)}" : "-").ToArray();
             var errors = m.Curve.Where(p => p.Ber > 0 && p.Predicted is not null).Select(p => Math.Abs(p.Predicted!.Value - p.Mean) * 100).ToArray();
             md.AppendLine($"| {m.Name} | {string.Join(" | ", cells)} | {(errors.Length > 0 ? errors.Average().ToString("F1", Inv) : "-")} |");
         }
