@@ -34,7 +34,7 @@ public static class Plots
         plt.Title(title);
         plt.XLabel("weight bit error rate (%)");
         plt.YLabel("test accuracy (%), mean and 95% interval");
-        plt.ShowLegend(Alignment.LowerLeft);
+        plt.ShowLegend(Edge.Right); // outside the data, never over a line
         return Save(plt, dir, name);
     }
 
@@ -63,7 +63,7 @@ public static class Plots
         plt.Title(title);
         plt.XLabel("normalised margin d/n (distance to threshold / fan-in)");
         plt.YLabel("share of neuron-input samples (%)");
-        plt.ShowLegend(Alignment.UpperRight);
+        plt.ShowLegend(Edge.Right);
         return Save(plt, dir, name);
     }
 
@@ -90,9 +90,14 @@ public static class Plots
             fit.Color = Colors.Red;
             fit.LineWidth = 1.5f;
             fit.LegendText = "least-squares line";
-            plt.ShowLegend(Alignment.LowerRight);
+            plt.ShowLegend(slope < 0 ? Alignment.UpperRight : Alignment.LowerRight); // the corner the line leaves free
         }
-        plt.Axes.Margins(0.2, 0.15); // room for the names beside the points
+        if (points.Count > 0)
+        {
+            // Room for the names right of the points.
+            double xSpan = Math.Max(x.Max() - x.Min(), Math.Abs(x.Max()) * 0.1 + 1e-12), ySpan = Math.Max(y.Max() - y.Min(), Math.Abs(y.Max()) * 0.05 + 1e-12);
+            plt.Axes.SetLimits(x.Min() - 0.08 * xSpan, x.Max() + 0.3 * xSpan, y.Min() - 0.1 * ySpan, y.Max() + 0.1 * ySpan);
+        }
         plt.Title($"{yLabel} vs {xLabel}: Spearman {spearman:F2}, Pearson {pearson:F2}");
         plt.XLabel(xLabel);
         plt.YLabel(yLabel);
@@ -117,7 +122,7 @@ public static class Plots
         plt.Title(title);
         plt.XLabel("read energy saved vs nominal voltage (%)");
         plt.YLabel("test accuracy (%), mean over chips");
-        plt.ShowLegend(Alignment.LowerLeft);
+        plt.ShowLegend(Edge.Right); // outside the data, never over a line
         return Save(plt, dir, name);
     }
 
