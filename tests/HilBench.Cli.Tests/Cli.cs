@@ -61,3 +61,21 @@ public static class Repository
         throw new DirectoryNotFoundException("no HilBench.sln above the test directory");
     }
 }
+
+/// <summary>A small slice of Fashion-MNIST (600 training, 200 test images) as an IDX directory, for quick training runs.</summary>
+public static class TinyDataset
+{
+    public static string Create(string directory)
+    {
+        string dir = Directory.CreateDirectory(directory).FullName;
+        var full = HilBench.Bnn.Data.IdxDataset.Load(HilBench.Bnn.Data.IdxDataset.DefaultDirectory());
+        void Write(string prefix, HilBench.Bnn.Data.ImageSet set)
+        {
+            HilBench.Bnn.Data.IdxFile.Write(Path.Combine(dir, $"{prefix}-images-idx3-ubyte"), [set.Count, 28, 28], set.Pixels, gzip: false);
+            HilBench.Bnn.Data.IdxFile.Write(Path.Combine(dir, $"{prefix}-labels-idx1-ubyte"), [set.Count], set.Labels, gzip: false);
+        }
+        Write("train", full.Train.Take(600));
+        Write("t10k", full.Test.Take(200));
+        return dir;
+    }
+}

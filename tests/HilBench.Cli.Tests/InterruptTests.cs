@@ -19,12 +19,7 @@ public sealed class InterruptTests
     public void CreateDataset()
     {
         _dir = new TempDirectory();
-        _data = Directory.CreateDirectory(_dir.File("tiny")).FullName;
-        var full = IdxDataset.Load(IdxDataset.DefaultDirectory());
-        IdxFile.Write(Path.Combine(_data, "train-images-idx3-ubyte"), [600, 28, 28], full.Train.Take(600).Pixels, gzip: false);
-        IdxFile.Write(Path.Combine(_data, "train-labels-idx1-ubyte"), [600], full.Train.Take(600).Labels, gzip: false);
-        IdxFile.Write(Path.Combine(_data, "t10k-images-idx3-ubyte"), [200, 28, 28], full.Test.Take(200).Pixels, gzip: false);
-        IdxFile.Write(Path.Combine(_data, "t10k-labels-idx1-ubyte"), [200], full.Test.Take(200).Labels, gzip: false);
+        _data = TinyDataset.Create(_dir.File("tiny"));
     }
 
     [OneTimeTearDown]

@@ -14,15 +14,7 @@ public sealed class TrainTests
     public void CreateDataset()
     {
         _dir = new TempDirectory();
-        _data = Directory.CreateDirectory(_dir.File("tiny")).FullName;
-        var full = IdxDataset.Load(IdxDataset.DefaultDirectory());
-        void Write(string prefix, ImageSet set)
-        {
-            IdxFile.Write(Path.Combine(_data, $"{prefix}-images-idx3-ubyte"), [set.Count, 28, 28], set.Pixels, gzip: false);
-            IdxFile.Write(Path.Combine(_data, $"{prefix}-labels-idx1-ubyte"), [set.Count], set.Labels, gzip: false);
-        }
-        Write("train", full.Train.Take(600));
-        Write("t10k", full.Test.Take(200));
+        _data = TinyDataset.Create(_dir.File("tiny"));
     }
 
     [OneTimeTearDown]

@@ -31,8 +31,8 @@ public sealed class WeightImage
 
     public bool this[long bit]
     {
-        get => BitSpan.Get(_words, CheckBit(bit));
-        set => BitSpan.Set(_words, CheckBit(bit), value);
+        get => PackedBits.Get(_words, CheckBit(bit));
+        set => PackedBits.Set(_words, CheckBit(bit), value);
     }
 
     public WeightImage Clone() => new(Layout, (ulong[])_words.Clone());
@@ -65,13 +65,13 @@ public sealed class WeightImage
             {
                 var w = block.Linear.Weights;
                 for (int row = 0; row < w.Rows; row++)
-                    BitSpan.Copy(w.Row(row), 0, image._words, r.Offset + (long)row * r.BitsPerRow, r.BitsPerRow);
+                    PackedBits.Copy(w.Row(row), 0, image._words, r.Offset + (long)row * r.BitsPerRow, r.BitsPerRow);
             }
             else
             {
                 var t = block.Threshold!.Thresholds;
                 for (int c = 0; c < t.Length; c++)
-                    BitSpan.Write(image._words, r.Offset + (long)c * r.BitsPerRow, r.BitsPerRow, (ulong)(uint)t[c]);
+                    PackedBits.Write(image._words, r.Offset + (long)c * r.BitsPerRow, r.BitsPerRow, (ulong)(uint)t[c]);
             }
         }
         return image;
@@ -94,7 +94,7 @@ public sealed class WeightImage
             {
                 var w = new BitMatrix(r.Rows, r.BitsPerRow);
                 for (int row = 0; row < r.Rows; row++)
-                    BitSpan.Copy(_words, r.Offset + (long)row * r.BitsPerRow, w.Row(row), 0, r.BitsPerRow);
+                    PackedBits.Copy(_words, r.Offset + (long)row * r.BitsPerRow, w.Row(row), 0, r.BitsPerRow);
                 weights[r.Block] = w;
             }
             else
@@ -102,7 +102,7 @@ public sealed class WeightImage
                 var t = new int[r.Rows];
                 for (int c = 0; c < r.Rows; c++)
                 {
-                    ulong raw = BitSpan.Read(_words, r.Offset + (long)c * r.BitsPerRow, r.BitsPerRow);
+                    ulong raw = PackedBits.Read(_words, r.Offset + (long)c * r.BitsPerRow, r.BitsPerRow);
                     t[c] = r.BitsPerRow == 16 ? (short)(ushort)raw : (int)(uint)raw;
                 }
                 thresholds[r.Block] = t;

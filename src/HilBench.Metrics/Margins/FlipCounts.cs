@@ -257,7 +257,7 @@ internal static class FlipCounts
                 for (int p = 0; p < positions; p++)
                 {
                     Array.Clear(patch);
-                    foreach (var (tap, source) in _taps[p]) CopyBits(input, source * cin, patch, tap * cin, cin);
+                    foreach (var (tap, source) in _taps[p]) PackedBits.Copy(input, source * cin, patch, tap * cin, cin);
                     var mask = _validMask.AsSpan(p * pw, pw);
                     for (int o = 0; o < _outs; o++)
                     {
@@ -348,22 +348,6 @@ internal static class FlipCounts
                 order[at] = i;
             }
             return m;
-        }
-    }
-
-    /// <summary>ORs count bits from src (starting at srcBit) into dst (starting at dstBit).</summary>
-    private static void CopyBits(ReadOnlySpan<ulong> src, int srcBit, Span<ulong> dst, int dstBit, int count)
-    {
-        while (count > 0)
-        {
-            int sOff = srcBit & 63, dOff = dstBit & 63;
-            int take = Math.Min(count, Math.Min(64 - sOff, 64 - dOff));
-            ulong bits = src[srcBit >> 6] >> sOff;
-            if (take < 64) bits &= (1UL << take) - 1;
-            dst[dstBit >> 6] |= bits << dOff;
-            srcBit += take;
-            dstBit += take;
-            count -= take;
         }
     }
 }

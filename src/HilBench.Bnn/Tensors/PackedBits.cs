@@ -1,7 +1,7 @@
-namespace HilBench.Memory.Images;
+namespace HilBench.Bnn.Tensors;
 
-/// <summary>Copies of bit ranges between packed word arrays (bit i is bit i % 64 of word i / 64).</summary>
-internal static class BitSpan
+/// <summary>Single bits and bit ranges in packed word arrays (bit i is bit i % 64 of word i / 64), at any bit offset.</summary>
+public static class PackedBits
 {
     public static bool Get(ReadOnlySpan<ulong> words, long bit) => (words[(int)(bit >> 6)] >> (int)(bit & 63) & 1) != 0;
 
