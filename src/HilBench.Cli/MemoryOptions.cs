@@ -26,27 +26,41 @@ public sealed class MemoryOptions
         HelpName = "contiguous|interleaved",
         DefaultValueFactory = _ => "contiguous",
     }.AcceptOnlyFromAmong("contiguous", "interleaved");
+    public Option<string?> Replay { get; } = new("--replay") { Description = "replay a recorded fault map (docs/device-profile.md, e.g. from inject --fault-map or a board) at --op", HelpName = "MAP" };
     public Option<bool> Thresholds { get; } = new("--thresholds-in-memory") { Description = "store the hidden layers' thresholds in the memory too (16- or 32-bit words), not in error-free storage" };
 
     public IEnumerable<Option> All(bool withBer = true) => withBer
-        ? [Ber, Ber01, Ber10, Profile, Op, Chip, Placement, Thresholds]
+        ? [Ber, Ber01, Ber10, Profile, Replay, Op, Chip, Placement, Thresholds]
         : [Profile, Op, Chip, Placement, Thresholds];
 
     /// <summary>Checks that at most one error model is given and its parts fit together.</summary>
     public void Validate(System.CommandLine.Parsing.CommandResult r, bool required)
     {
         bool symmetric = r.GetResult(Ber) is not null, a01 = r.GetResult(Ber01) is not null, a10 = r.GetResult(Ber10) is not null;
-        bool profile = r.GetResult(Profile) is not null;
+        bool profile = r.GetResult(Profile) is not null, replay = r.GetResult(Replay) is not null;
+        if (replay && (profile || symmetric || a01 || a10)) r.AddError("--replay replays recorded faults; leave out --ber and --profile.");
+        if (replay && r.GetResult(Chip) is not null) r.AddError("--chip is for --profile; a fault map is one recorded chip.");
+        if (replay) return;
         if (symmetric && (a01 || a10)) r.AddError("use either --ber or --ber-01/--ber-10, not both.");
         else if (a01 != a10) r.AddError("asymmetric errors need both --ber-01 and --ber-10.");
         if (profile && (symmetric || a01 || a10)) r.AddError("use either a uniform BER (--ber, --ber-01/--ber-10) or --profile, not both.");
         if (!profile && (r.GetResult(Op) is not null || r.GetResult(Chip) is not null)) r.AddError("--op and --chip need --profile.");
-        if (required && !profile && !symmetric && !a01) r.AddError("give the errors: --ber P, --ber-01 P --ber-10 Q, or --profile FILE --op POINT.");
+        if (required && !profile && !symmetric && !a01) r.AddError("give the errors: --ber P, --ber-01 P --ber-10 Q, --profile FILE --op POINT, or --replay MAP.");
     }
 
     /// <summary>The chosen errors, or null when none were asked for.</summary>
     public MemoryErrors? Resolve(ParseResult r, int seed, int threads)
     {
+        if (r.GetValue(Replay) is { } mapPath)
+        {
+            var map = FaultMap.Load(mapPath);
+            var points = map.Points.ToArray();
+            OperatingPoint point = r.GetValue(Op) is { } text ? OperatingPoint.Parse(text, points.Length > 0 ? points[0] : null)
+                : points.Length == 1 ? points[0]
+                : throw new CliException($"{mapPath} holds reads at {points.Length} operating points ({string.Join(", ", points.Select(q => q.ToString()))}); choose one with --op");
+            var replayPolicy = r.GetValue(Placement) == "interleaved" ? PlacementPolicy.WordInterleaved : PlacementPolicy.Contiguous;
+            return MemoryErrors.Replayed(map, Path.GetFileName(mapPath), point, replayPolicy, r.GetValue(Thresholds));
+        }
         if (r.GetValue(Profile) is { } path)
         {
             var profile = DeviceProfile.Load(path);
@@ -102,6 +116,10 @@ public sealed class MemoryErrors : IDisposable
             ? new MemoryErrors($"{where}, chip {c}", point, profile, thresholds, false, _ => EmulatedMemory.For(profile, c, place, threads))
             : new MemoryErrors($"{where}, chips {seed}+k", point, profile, thresholds, true, k => EmulatedMemory.For(profile, unchecked(seed + k), place, threads));
     }
+
+    public static MemoryErrors Replayed(FaultMap map, string name, OperatingPoint point, PlacementPolicy policy, bool thresholds) =>
+        new($"fault map {name} at {point}", point, null, thresholds, false,
+            _ => new ReplayBackend(map, image => Memory.Geometry.Placement.Create(image.Layout, map.Geometry, policy)));
 
     /// <summary>Reads <paramref name="image"/> back for trial k at a point (default <see cref="Point"/>), storing it first where needed.</summary>
     public MemoryReadout Load(WeightImage image, int trial, OperatingPoint? point = null, CancellationToken cancel = default)

@@ -117,6 +117,29 @@ public sealed class MemoryCommandTests
     }
 
     [Test]
+    public void FaultMapFromInject_ReplaysTheSameFaults()
+    {
+        string emulated = _dir.File("emulated.csv"), map = _dir.File("chip.map"), replayed = _dir.File("replayed.csv");
+        Cli.Ok("inject", "--model", _model, "--profile", _ddr4, "--op", "V=1.1,tRCD=9.5,T=55", "--trial", "2", "--faults", emulated, "--fault-map", map);
+        Assert.That(File.ReadLines(map).First(), Is.EqualTo("# hilbench fault map 1"));
+        Cli.Ok("inject", "--model", _model, "--replay", map, "--faults", replayed);
+        Assert.That(File.ReadAllLines(replayed), Is.EqualTo(File.ReadAllLines(emulated)), "same bits, cells, stored and read values");
+        var json = Cli.Ok("eval", "--model", _model, "--replay", map, "--trials", "2", "--json").Json();
+        Assert.That(json.GetProperty("flipped_bits_mean").GetDouble(), Is.EqualTo(File.ReadAllLines(emulated).Length - 1));
+        var wrongPoint = Cli.Run("eval", "--model", _model, "--replay", map, "--op", "V=1.15,tRCD=9.5,T=55");
+        Assert.That(wrongPoint.ExitCode, Is.EqualTo(1), wrongPoint.ToString);
+        Assert.That(wrongPoint.Stderr, Does.Contain("no read at V=1.15"));
+    }
+
+    [Test]
+    public void FaultMap_NeedsAGeometry()
+    {
+        var run = Cli.Run("inject", "--model", _model, "--ber", "0.01", "--faults", _dir.File("u.csv"), "--fault-map", _dir.File("u.map"));
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString);
+        Assert.That(run.Stderr, Does.Contain("needs a memory with a geometry"));
+    }
+
+    [Test]
     public void Inject_NeedsAnErrorModel()
     {
         var run = Cli.Run("inject", "--model", _model, "--faults", _dir.File("none.csv"));

@@ -19,10 +19,11 @@ public static class InjectCommand
         var trial = CliOptions.Integer("--trial", "which seeded pattern (uniform BER) or chip SEED+trial (--profile) to draw", 0, 0);
         var seed = CliOptions.Integer("--seed", "seed of the patterns (uniform BER) or of the first chip (--profile)", 1, int.MinValue);
         var faults = new Option<string>("--faults") { Description = "CSV file for the fault list, one wrong bit per row", HelpName = "CSV", Required = true };
+        var faultMap = new Option<string?>("--fault-map") { Description = "also write the faults as a HilBench fault map (cells and read values at the operating point), for --replay", HelpName = "FILE" };
         var json = CliOptions.Json("the summary");
         var command = new Command("inject", "Store a model's weights in a memory (uniform BER or a device profile at an operating point), read them back once, and write the fault list.")
         {
-            model, trial, seed, faults, json,
+            model, trial, seed, faults, faultMap, json,
         };
         foreach (var o in memory.All()) command.Options.Add(o);
         command.Validators.Add(r => memory.Validate(r, required: true));
@@ -33,6 +34,7 @@ public static class InjectCommand
             var image = WeightImage.FromModel(m, errors.ThresholdsInMemory);
             var readout = errors.Load(image, r.GetValue(trial));
             string path = Write(r.GetRequiredValue(faults), readout);
+            if (r.GetValue(faultMap) is { } mapPath) WriteMap(mapPath, readout, errors);
             var perRegion = image.Layout.Regions.Select(reg => (reg.Name, reg.Length, Faults: readout.Faults.Count(f => f.ImageBit >= reg.Offset && f.ImageBit < reg.End))).ToArray();
             if (r.GetValue(json))
             {
@@ -83,6 +85,19 @@ public static class InjectCommand
                     $"{f.ImageBit},{at.Region.Block},{kind},{at.Row},{at.Column},{Cell(readout, f)},{(f.Stored ? 1 : 0)},{(f.Read ? 1 : 0)}"));
             }
         });
+    }
+
+    /// <summary>
+    /// The load's faults as a fault map at its operating point: one read that stands for every trial. Only cells that gave a
+    /// wrong bit are in it; a failing cell that happened to hold its stuck value cannot be seen in one readback.
+    /// </summary>
+    private static void WriteMap(string path, MemoryReadout readout, MemoryErrors errors)
+    {
+        if (readout.Geometry is not { } g)
+            throw new CliException("--fault-map needs a memory with a geometry (--profile or --replay); a uniform BER has no cells to record");
+        var faults = readout.Faults.Select(f => { var a = g.Address(f.Cell); return new RecordedFault(a.Block, a.Row, a.Bit, f.Read); }).ToArray();
+        var map = new FaultMap(g, [new RecordedRead(errors.Point, null, faults)], errors.Description);
+        OutputFiles.WriteText(path, map.Save);
     }
 
     private static string Cell(MemoryReadout readout, Fault f) => readout.Geometry is { } g

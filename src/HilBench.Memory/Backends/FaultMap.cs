@@ -30,6 +30,11 @@ public sealed class FaultMap(MemoryGeometry geometry, IReadOnlyList<RecordedRead
     public void Save(string path)
     {
         using var w = new StreamWriter(path);
+        Save(w);
+    }
+
+    public void Save(TextWriter w)
+    {
         w.WriteLine(Magic);
         w.WriteLine($"# geometry {Geometry}");
         if (Description != "") w.WriteLine($"# chip {Description.ReplaceLineEndings(" ")}");
