@@ -84,7 +84,6 @@ public sealed class MemoryErrors : IDisposable
     private readonly Func<int, IMemoryBackend> _create;
     private readonly Dictionary<int, IMemoryBackend> _backends = [];
     private readonly bool _perTrialBackend;
-    private WeightImage? _stored;
 
     private MemoryErrors(string description, OperatingPoint point, DeviceProfile? profile, bool thresholds, bool perTrialBackend, Func<int, IMemoryBackend> create)
     {
@@ -121,22 +120,22 @@ public sealed class MemoryErrors : IDisposable
         new($"fault map {name} at {point}", point, null, thresholds, false,
             _ => new ReplayBackend(map, image => Memory.Geometry.Placement.Create(image.Layout, map.Geometry, policy)));
 
-    /// <summary>Reads <paramref name="image"/> back for trial k at a point (default <see cref="Point"/>), storing it first where needed.</summary>
+    /// <summary>The backend trial k loads from: created on first use and kept (one per trial, or one for all).</summary>
+    public IMemoryBackend BackendFor(int trial)
+    {
+        lock (_backends)
+        {
+            int key = _perTrialBackend ? trial : 0;
+            if (!_backends.TryGetValue(key, out var backend)) _backends[key] = backend = _create(trial);
+            return backend;
+        }
+    }
+
+    /// <summary>Stores <paramref name="image"/> in trial k's backend and reads it back at a point (default <see cref="Point"/>).</summary>
     public MemoryReadout Load(WeightImage image, int trial, OperatingPoint? point = null, CancellationToken cancel = default)
     {
-        if (!ReferenceEquals(image, _stored))
-        {
-            foreach (var b in _backends.Values) b.Dispose();
-            _backends.Clear();
-            _stored = image;
-        }
-        int key = _perTrialBackend ? trial : 0;
-        if (!_backends.TryGetValue(key, out var backend))
-        {
-            backend = _create(trial);
-            backend.Store(image, cancel);
-            _backends[key] = backend;
-        }
+        var backend = BackendFor(trial);
+        backend.Store(image, cancel);
         return backend.Load(new LoadRequest(point ?? Point, trial), cancel);
     }
 

@@ -113,7 +113,7 @@ public static class EvalCommand
             written = WritePredictions(csv, test, result);
         }
         var errors = settings.Errors is { } source
-            ? ErrorTrials.Run(model, source, test, settings.Trials, settings.Seed, settings.Kernel, threads, status)
+            ? ErrorTrials.Run(model, source, test, settings.Trials, settings.Seed, threads, status)
             : null;
         return new Report(Path.GetFullPath(settings.Model), Formatting.ShortArchitecture(model), dir, test.Count, classes,
             correct.Sum(), result.Accuracy(test.Labels), images, correct, perClass, seconds,

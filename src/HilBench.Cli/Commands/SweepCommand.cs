@@ -82,7 +82,7 @@ public static class SweepCommand
             {
                 foreach (var op in points)
                 {
-                    var summary = ErrorTrials.Run(model, errors, test, trials, seed, Bnn.Kernels.KernelPath.Auto, CliOptions.ResolveThreads(threads),
+                    var summary = ErrorTrials.Run(model, errors, test, trials, seed, CliOptions.ResolveThreads(threads),
                         s => status($"{op}: {s}"), op, cancel.Token);
                     results.Add(new Point(op, summary));
                     if (output is not null) WriteCsv(output, clean, results);
