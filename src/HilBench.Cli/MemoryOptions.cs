@@ -44,7 +44,7 @@ public sealed class MemoryOptions
         if (symmetric && (a01 || a10)) r.AddError("use either --ber or --ber-01/--ber-10, not both.");
         else if (a01 != a10) r.AddError("asymmetric errors need both --ber-01 and --ber-10.");
         if (profile && (symmetric || a01 || a10)) r.AddError("use either a uniform BER (--ber, --ber-01/--ber-10) or --profile, not both.");
-        if (!profile && (r.GetResult(Op) is not null || r.GetResult(Chip) is not null)) r.AddError("--op and --chip need --profile.");
+        if (!profile && (r.GetResult(Op) is not null || r.GetResult(Chip) is not null)) r.AddError("--op needs --profile or --replay, and --chip needs --profile.");
         if (required && !profile && !symmetric && !a01) r.AddError("give the errors: --ber P, --ber-01 P --ber-10 Q, --profile FILE --op POINT, or --replay MAP.");
     }
 

@@ -73,7 +73,7 @@ public sealed class MemoryCommandTests
     {
         var run = Cli.Run("eval", "--model", _model, option, value);
         Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString);
-        Assert.That(run.Stderr, Does.Contain("need --profile"));
+        Assert.That(run.Stderr, Does.Contain("needs --profile"));
     }
 
     [Test]
