@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using HilBench.Bnn.Data;
 using HilBench.Bnn.Training;
 
 namespace HilBench.Cli.Tests;

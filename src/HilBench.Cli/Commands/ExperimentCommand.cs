@@ -109,13 +109,7 @@ public static class ExperimentCommand
         Directory.CreateDirectory(modelDir);
         threads = CliOptions.ResolveThreads(threads);
 
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        using var cancel = new CtrlC(); // stops after the current step; what is finished stays
         var results = new List<ModelResult>();
         int reused = 0;
         var watch = Stopwatch.StartNew();
@@ -147,10 +141,6 @@ public static class ExperimentCommand
         {
             context.Error.WriteLine($"interrupted after {results.Count} of {files.Length} models; they are kept in {modelDir}: run the same command again to go on");
             return TrainCommand.Interrupted;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
 
         results = results.OrderBy(m => m.Group).ThenBy(m => m.Loss).ThenBy(m => m.BftRate).ToList();

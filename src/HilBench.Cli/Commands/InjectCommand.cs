@@ -100,7 +100,10 @@ public static class InjectCommand
         OutputFiles.WriteText(path, map.Save);
     }
 
-    private static string Cell(MemoryReadout readout, Fault f) => readout.Geometry is { } g
-        ? string.Create(CultureInfo.InvariantCulture, $"{f.Cell},{g.Address(f.Cell).Block},{g.Address(f.Cell).Row},{g.Address(f.Cell).Bit}")
-        : ",,,";
+    private static string Cell(MemoryReadout readout, Fault f)
+    {
+        if (readout.Geometry is not { } g) return ",,,";
+        var a = g.Address(f.Cell);
+        return string.Create(CultureInfo.InvariantCulture, $"{f.Cell},{a.Block},{a.Row},{a.Bit}");
+    }
 }

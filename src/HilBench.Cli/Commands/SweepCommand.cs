@@ -68,13 +68,7 @@ public static class SweepCommand
     {
         double clean = new InferenceEngine(model).Run(test.Pixels, test.Count, threads).Accuracy(test.Labels);
         var results = new List<Point>();
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        using var cancel = new CtrlC(); // stops after the current step; what is finished stays
         bool interrupted = false;
         try
         {
@@ -93,10 +87,6 @@ public static class SweepCommand
         catch (OperationCanceledException)
         {
             interrupted = true;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
         if (json) WriteJson(context, errors, clean, results, output);
         else WriteText(context, errors, clean, results, output);

@@ -211,13 +211,7 @@ public static class TrainCommand
 
         string outPath = OutputFiles.Prepare(settings.Out);
         string checkpoint = outPath + ".ckpt";
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true; // finish cleanly: the last complete checkpoint stays as it is
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        using var cancel = new CtrlC(); // stops after the current step; what is finished stays
         var results = new List<EpochResult>();
         var total = Stopwatch.StartNew();
         try
@@ -243,10 +237,6 @@ public static class TrainCommand
                 ? $"interrupted: the last complete epoch is in {checkpoint}; continue with: hilbench train --resume {checkpoint}"
                 : "interrupted before the first epoch finished; nothing was written");
             return Interrupted;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
 
         var metadata = new ModelMetadata

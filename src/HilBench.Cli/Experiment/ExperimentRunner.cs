@@ -7,7 +7,6 @@ using HilBench.Bnn.Model;
 using HilBench.Memory;
 using HilBench.Memory.Backends;
 using HilBench.Memory.Geometry;
-using HilBench.Memory.Images;
 using HilBench.Memory.Profiles;
 using HilBench.Metrics.Importance;
 using HilBench.Metrics.Margins;
@@ -128,32 +127,15 @@ public static class ExperimentRunner
         Action<string> status, CancellationToken cancel)
     {
         var basePoint = settings.BaseOp is { } op ? profile.ParsePoint(op) : profile.Nominal;
-        var layout = WeightImage.LayoutOf(model, thresholds: false);
-        var chips = new Dictionary<int, IMemoryBackend>();
-        // One chip per trial, kept across voltages: the sweep sees the same population of chips everywhere.
-        IMemoryBackend ChipFor(int k)
-        {
-            lock (chips)
-            {
-                if (!chips.TryGetValue(k, out var backend))
-                    chips[k] = backend = EmulatedMemory.For(profile, unchecked(settings.Seed + k), _ => Placement.Create(layout, profile.Geometry), threads: 1);
-                return backend;
-            }
-        }
+        // One chip per trial, kept across voltages: the sweep sees the same population of chips everywhere, as hilbench sweep does.
+        using var chips = MemoryErrors.Emulated(profile, basePoint, settings.Seed, chip: null, PlacementPolicy.Contiguous, thresholds: false, threads: 1);
         var result = new List<EnergyPoint>();
-        try
+        foreach (double v in settings.Voltages)
         {
-            foreach (double v in settings.Voltages)
-            {
-                var point = profile.Check(basePoint with { Voltage = v });
-                status($"accuracy at {point}");
-                var p = MonteCarlo.Measure(model, data, ChipFor, new LoadRequest(point), settings.Chips, threads, cancel);
-                result.Add(new EnergyPoint(point.ToString(), v, p.Ber, p.Mean, p.Low, p.High, p.EnergySaving));
-            }
-        }
-        finally
-        {
-            foreach (var c in chips.Values) c.Dispose();
+            var point = profile.Check(basePoint with { Voltage = v });
+            status($"accuracy at {point}");
+            var p = MonteCarlo.Measure(model, data, chips.BackendFor, new LoadRequest(point), settings.Chips, threads, cancel);
+            result.Add(new EnergyPoint(point.ToString(), v, p.Ber, p.Mean, p.Low, p.High, p.EnergySaving));
         }
         return result.ToArray();
     }
