@@ -1,0 +1,1 @@
+namespace HilBench.Board.Tests;
