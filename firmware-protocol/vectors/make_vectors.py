@@ -50,7 +50,7 @@ def frame(name, meaning, version, flags, rid, cmd, status, payload, **kw):
 
 
 frame('hello-request', 'HELLO, request id 1, host speaks versions 1..1', 1, 0, 1, 0x01, 0, bytes([1, 1]))
-hello = struct.pack('<BBHIIIIHHHHHHHHHhhhhHIB', 1, 1, 4096, 0b101101, 256, 1024, 32, 32,
+hello = struct.pack('<BBHIIIIHHHHHHHHHhhhhHIB', 1, 1, 4096, 0b101110, 256, 1024, 32, 32,
                     1000, 500, 1000, 5, 0, 0, 0, 0, 250, 0, 850, 50, 2, 5000, 18) + b'hilboard-emu 1.0.0'
 frame('hello-reply', 'HELLO reply: 256 blocks x 1024 rows x 32 bits, 1000 mV nominal, floor 500 mV, step 5 mV, '
       'no tRCD, temperature 0..85 C in 5 C steps, settle 2 ms, lease 5000 ms, '
