@@ -73,8 +73,8 @@ frame('compare-written', 'COMPARE 727552 bytes at 0 against the data last writte
       struct.pack('<IIB', 0, 727552, 0))
 frame('compare-reply', 'COMPARE reply: bits 8195, 8200, 8201 differ in the range from byte 1024; done', 1, 1, 8, 0x07, 0,
       struct.pack('<IIB', 3, 2048, 1) + bytes([3, 4, 0]))
-frame('compare-reply-varint', 'COMPARE reply, not done (next 5000): bits 300 and 100300 from address 0 (gaps 300 = AC 02, 99999 = 9F 8D 06)',
-      1, 1, 10, 0x07, 0, struct.pack('<IIB', 2, 5000, 0) + bytes([0xAC, 0x02, 0x9F, 0x8D, 0x06]))
+frame('compare-reply-varint', 'COMPARE reply, not done (next 13000): bits 300 and 100300 from address 0 (gaps 300 = AC 02, 99999 = 9F 8D 06)',
+      1, 1, 10, 0x07, 0, struct.pack('<IIB', 2, 13000, 0) + bytes([0xAC, 0x02, 0x9F, 0x8D, 0x06]))
 frame('lease-request', 'LEASE 2000 ms', 1, 0, 11, 0x08, 0, struct.pack('<I', 2000))
 frame('telemetry-reply', 'GET_TELEMETRY reply: set 550 mV, measured 549 mV, 12345 uA, 25.0 C, tRCD 0, uptime 60000 ms, '
       'lease 1500 ms left, lease never expired', 1, 1, 12, 0x03, 0, struct.pack('<HHIhHIIB', 550, 549, 12345, 250, 0, 60000, 1500, 0))

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using HilBench.Board.Protocol;
+using HilBench.Memory;
+using HilBench.Memory.Backends;
+
+namespace HilBench.Board;
+
+/// <summary>One operating point of a pattern scan: the cells that read wrong, what the board measured, what it cost.</summary>
+/// <param name="Cells">Bit addresses (cells) that read the complement of the pattern, ascending.</param>
+/// <param name="Read">The value each of those cells read, in the same order.</param>
+public sealed record ScanPoint(OperatingPoint Point, BoardOperatingPoint Applied, long[] Cells, bool[] Read, long ComparedBits,
+    Telemetry Telemetry, WireStatistics Wire, TimeSpan Elapsed)
+{
+    public double BitErrorRate => ComparedBits == 0 ? 0 : (double)Cells.Length / ComparedBits;
+}
+
+/// <summary>
+/// The measurement behind <c>hilbench board compare</c> and board calibration: fill a range with a known
+/// pattern at the nominal point, lower the operating point, COMPARE against the pattern (only the differing
+/// bits cross the link), read telemetry and return to nominal, whatever happens.
+/// </summary>
+public static class PatternScan
+{
+    /// <summary>Writes the pattern over the range (once; a destructive board gets it again before every point).</summary>
+    public static void Prepare(BoardClient client, long address, long length, byte[] pattern, CancellationToken cancel = default)
+    {
+        client.RestoreNominal(cancel);
+        client.Fill(address, length, pattern, cancel);
+    }
+
+    /// <summary>Measures one point; the range must hold the pattern (see <see cref="Prepare"/>).</summary>
+    public static ScanPoint Measure(BoardClient client, OperatingPoint point, long address, long length, byte[] pattern, CancellationToken cancel = default)
+    {
+        var target = client.ToBoardPoint(point);
+        var before = client.Statistics;
+        var clock = Stopwatch.StartNew();
+        BoardOperatingPoint applied;
+        long[] cells;
+        Telemetry telemetry;
+        try
+        {
+            applied = client.SetOperatingPoint(target, cancel);
+            cells = client.Compare(address, length, pattern, cancel);
+            telemetry = client.GetTelemetry(cancel);
+        }
+        catch (MemoryBackendException)
+        {
+            throw; // the link is gone: the board's lease takes it back to nominal
+        }
+        catch
+        {
+            client.RestoreNominal(CancellationToken.None);
+            throw;
+        }
+        client.RestoreNominal(cancel);
+        if (client.Board.Has(BoardCapabilities.Destructive)) client.Fill(address, length, pattern, cancel);
+        var read = new bool[cells.Length];
+        for (int i = 0; i < cells.Length; i++)
+        {
+            long offset = (cells[i] >> 3) - address;
+            read[i] = (pattern[(int)(offset % pattern.Length)] >> (int)(cells[i] & 7) & 1) == 0;
+        }
+        return new ScanPoint(point, applied, cells, read, length * 8, telemetry, client.Statistics - before, clock.Elapsed);
+    }
+
+    /// <summary>The points as a fault map (one read per point, repeat k as trial k when there are repeats), for --replay and calibration.</summary>
+    public static FaultMap ToFaultMap(BoardDescription board, IReadOnlyList<(ScanPoint Scan, int? Repeat)> scans, string description)
+    {
+        var g = board.Geometry;
+        var reads = scans.Select(s => new RecordedRead(s.Scan.Point, s.Repeat,
+            s.Scan.Cells.Select((c, i) => { var a = g.Address(c); return new RecordedFault(a.Block, a.Row, a.Bit, s.Scan.Read[i]); }).ToArray())).ToArray();
+        return new FaultMap(g, reads, description);
+    }
+}

@@ -1,0 +1,333 @@
+using System.Diagnostics;
+using HilBench.Board.Protocol;
+using HilBench.Board.Tests.Support;
+using HilBench.Memory;
+using HilBench.Memory.Backends;
+
+namespace HilBench.Board.Tests.Client;
+
+[TestFixture]
+public class BoardClientTests
+{
+    private FakeBoard _board = null!;
+    private BoardClient _client = null!;
+
+    [SetUp]
+    public void Connect()
+    {
+        _board = new FakeBoard();
+        _client = Clients.Connect(_board);
+    }
+
+    [TearDown]
+    public void Disconnect()
+    {
+        _client.Dispose();
+        _board.Dispose();
+    }
+
+    private static byte[] RandomBytes(int n, int seed)
+    {
+        var data = new byte[n];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    private IEnumerable<ushort> IdsReceived(Command command) => _board.Received.Where(r => r.Command == command).Select(r => r.Id);
+
+    [Test]
+    public void HelloLearnsTheBoard()
+    {
+        Assert.That(_client.Board.Firmware, Is.EqualTo("fake-board 0.1"));
+        Assert.That(_client.Board.Geometry.ToString(), Is.EqualTo("8x64x32"));
+        Assert.That(_client.LeaseMs, Is.EqualTo(5000));
+        Assert.That(_board.Received, Is.EqualTo(new[] { ((ushort)1, Command.Hello) }), "the first request id is 1");
+    }
+
+    [Test]
+    public void WriteSplitsIntoChunksAndReadsBack()
+    {
+        var data = RandomBytes(2000, 1);
+        _client.Write(48, data);
+        Assert.That(_client.Read(48, data.Length), Is.EqualTo(data));
+        Assert.That(_board.Memory.AsSpan(48, data.Length).ToArray(), Is.EqualTo(data));
+
+        using var big = new FakeBoard(new HilBench.Memory.Geometry.MemoryGeometry(4, 1024, 32));
+        using var client = Clients.Connect(big);
+        var large = RandomBytes(10_000, 2);
+        client.Write(100, large);
+        Assert.That(big.ExecutedCount(Command.Write), Is.EqualTo(3), "4092 + 4092 + 1816 bytes");
+        Assert.That(client.Read(100, large.Length), Is.EqualTo(large));
+        Assert.That(big.ExecutedCount(Command.Read), Is.EqualTo(3), "4096 + 4096 + 1808 bytes");
+    }
+
+    [Test]
+    public void CountsTheBytesOnTheWire()
+    {
+        var before = _client.Statistics;
+        _client.Write(0, RandomBytes(1000, 3));
+        var used = _client.Statistics - before;
+        Assert.That(used.Requests, Is.EqualTo(1));
+        Assert.That(used.BytesSent, Is.InRange(1000 + 16, 1000 + 16 + 10), "payload, header, CRC, COBS codes and the delimiter");
+        Assert.That(used.BytesReceived, Is.EqualTo(FrameEncoder.Encode(Frame.Reply(2, Command.Write, Status.Ok)).Length));
+    }
+
+    [Test]
+    public void CompareFollowsPartialRepliesToTheEnd()
+    {
+        var random = new Random(4);
+        _client.Write(0, RandomBytes((int)_board.Description.TotalBytes, 4));
+        for (int i = 0; i < 300; i++) _board.AddWeakCell(random.Next(16384), random.Next(500, 1000), random.Next(2) == 1);
+        _board.CompareReplyLimit = 40;
+        _client.SetOperatingPoint(600);
+        var bits = _client.CompareWritten(0, _board.Description.TotalBytes);
+        Assert.That(bits, Is.EqualTo(_board.FailingCells(600)));
+        Assert.That(bits, Has.Length.GreaterThan(30));
+        Assert.That(_board.ExecutedCount(Command.Compare), Is.GreaterThan(3));
+    }
+
+    [Test]
+    public void ComparePatternStaysAlignedAcrossPartialReplies()
+    {
+        byte[] pattern = [0xFF, 0x0F, 0xF0];
+        _client.Fill(0, 600, pattern);
+        _board.CompareReplyLimit = 12;
+        _board.AddWeakCell(8 * 301 + 2, 900, false);
+        _client.SetOperatingPoint(600);
+        Assert.That(_client.Compare(0, 600, pattern), Is.EqualTo(new long[] { 8 * 301 + 2 }));
+        // Against a pattern that is wrong everywhere, with replies cut short after a byte or two.
+        var all = _client.Compare(0, 16, [0x00]);
+        Assert.That(all, Has.Length.EqualTo(Enumerable.Range(0, 16).Sum(i => System.Numerics.BitOperations.PopCount(pattern[i % 3]))));
+    }
+
+    [Test]
+    public void FlippedBitInAReplyIsResentUnderTheSameIdAndExecutedOnce()
+    {
+        _board.FlipBitInReplies = 1;
+        _client.Write(0, RandomBytes(100, 5));
+        Assert.That(IdsReceived(Command.Write).ToArray(), Has.Length.EqualTo(2).And.All.EqualTo(2));
+        Assert.That(_board.ExecutedCount(Command.Write), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void DroppedReplyTimesOutAndTheResendGetsTheCachedReply()
+    {
+        _client.SetOperatingPoint(700);
+        _board.DropReplies = 1;
+        var applied = _client.SetOperatingPoint(650);
+        Assert.That(applied.VoltageMv, Is.EqualTo(650));
+        Assert.That(IdsReceived(Command.SetOp).Skip(1).Distinct().Count(), Is.EqualTo(1), "the resend kept its id");
+        Assert.That(_board.Voltages, Is.EqualTo(new ushort[] { 700, 650 }), "SET_OP applied once");
+        Assert.That(_client.Statistics.Timeouts, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void GarbageBeforeRepliesIsSkipped()
+    {
+        _board.GarbageBeforeReplies = 5;
+        for (int i = 0; i < 5; i++) _client.GetTelemetry();
+        Assert.That(_client.DecoderCounts.Rejected, Is.GreaterThanOrEqualTo(5));
+        Assert.That(_client.Statistics.Retries, Is.Zero, "garbage ended by a delimiter does not hide the reply after it");
+    }
+
+    [Test]
+    public void TruncatedReplyIsRecovered()
+    {
+        var data = RandomBytes(300, 6);
+        _client.Write(0, data);
+        _board.TruncateReplies = 1;
+        Assert.That(_client.Read(0, 300), Is.EqualTo(data));
+        Assert.That(IdsReceived(Command.Read).Distinct().Count(), Is.EqualTo(1));
+        Assert.That(_board.ExecutedCount(Command.Read), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void BusyIsRetriedWithTheSameId()
+    {
+        _board.BusyReplies = 1;
+        _client.Write(0, [1, 2, 3]);
+        Assert.That(IdsReceived(Command.Write).ToArray(), Is.EqualTo(new ushort[] { 2, 2 }));
+        Assert.That(_board.ExecutedCount(Command.Write), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void StaleRepliesAreDiscarded()
+    {
+        _board.StaleBeforeReplies = 3;
+        for (int i = 0; i < 3; i++) _client.GetTelemetry();
+        Assert.That(_client.Statistics.StaleReplies, Is.EqualTo(3));
+        Assert.That(_client.Statistics.Retries, Is.Zero);
+    }
+
+    [Test]
+    public void LateReplyIsUsedAndItsDuplicateDiscarded()
+    {
+        _board.ReplyDelay = Clients.Fast().ReplyTimeout + TimeSpan.FromMilliseconds(100);
+        _client.Write(0, [9]);
+        _board.ReplyDelay = TimeSpan.Zero;
+        Assert.That(_client.Read(0, 1), Is.EqualTo(new byte[] { 9 }));
+        Assert.That(_board.ExecutedCount(Command.Write), Is.EqualTo(1));
+        Assert.That(_client.Statistics.StaleReplies, Is.GreaterThanOrEqualTo(1), "the answer to the resend arrives after the next request went out");
+    }
+
+    [Test]
+    public void RequestIdsWrapFrom65535ToOneNeverZero()
+    {
+        _client.LastRequestId = 65534;
+        for (int i = 0; i < 3; i++) _client.GetTelemetry();
+        Assert.That(IdsReceived(Command.GetTelemetry), Is.EqualTo(new ushort[] { 65535, 1, 2 }));
+    }
+
+    [Test]
+    public void SilentBoardIsALostLinkNamingThePort()
+    {
+        _board.Silent = true;
+        var clock = Stopwatch.StartNew();
+        var e = Assert.Throws<MemoryBackendException>(() => _client.Write(0, [1, 2, 3]));
+        clock.Stop();
+        TestContext.Out.WriteLine($"{e!.Message} ({clock.ElapsedMilliseconds} ms)");
+        Assert.That(e.Retryable, Is.True);
+        Assert.That(e.Message, Does.StartWith("board on /dev/fake-board did not answer WRITE (request 2) after 5 attempts"));
+        Assert.That(e.Message, Does.Contain("reopening").And.Contain("check the cable/port"));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)), "5 attempts, a reopen, a HELLO of 5 attempts: 10 x 250 ms plus back-offs");
+        Assert.That(_board.ExecutedCount(Command.Write), Is.EqualTo(1), "a silent board still executes, once");
+    }
+
+    [Test]
+    public void WithoutReconnectTheLinkIsLostAfterTheRetries()
+    {
+        using var client = Clients.Connect(_board, Clients.Fast() with { Reconnect = false, Retries = 2 });
+        _board.Silent = true;
+        var e = Assert.Throws<MemoryBackendException>(() => client.GetTelemetry());
+        Assert.That(e!.Message, Does.Contain("GET_TELEMETRY").And.Contain("after 3 attempts").And.Not.Contain("reopening"));
+    }
+
+    [Test]
+    public void LostLinkIsReopenedOnceWithAFreshHello()
+    {
+        _client.SetOperatingPoint(800);
+        _board.DropLink();
+        var telemetry = _client.GetTelemetry();
+        Assert.That(telemetry.SetVoltageMv, Is.EqualTo(800), "the board kept its point; only the cable was replugged");
+        Assert.That(_client.Statistics.Reconnects, Is.EqualTo(1));
+        Assert.That(_board.ExecutedCount(Command.Hello), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void HostFloorRefusesBeforeSending()
+    {
+        using var client = Clients.Connect(_board, Clients.Fast(floorMv: 600));
+        var e = Assert.Throws<OperatingPointException>(() => client.SetOperatingPoint(550));
+        Assert.That(e!.Message, Does.Contain("550 mV").And.Contain("600 mV").And.Contain("host floor is 600 mV").And.Contain("floor is 500 mV"));
+        Assert.Throws<OperatingPointException>(() => client.SetOperatingPoint(new OperatingPoint(0.595)));
+        Assert.That(_board.ExecutedCount(Command.SetOp), Is.Zero);
+        Assert.That(client.SetOperatingPoint(600).VoltageMv, Is.EqualTo(600));
+    }
+
+    [Test]
+    public void BoardFloorIsCheckedOnTheHostAndByTheBoard()
+    {
+        var e = Assert.Throws<OperatingPointException>(() => _client.SetOperatingPoint(450));
+        Assert.That(e!.Message, Does.Contain("500 mV").And.Contain("no host floor"));
+        Assert.That(_board.Received.Count(r => r.Command == Command.SetOp), Is.Zero);
+
+        var reply = _client.Send(Command.SetOp, Requests.SetOp(new BoardOperatingPoint(450)));
+        Assert.That(reply.Status, Is.EqualTo(Status.VoltageFloor));
+        Assert.That(_board.VoltageMv, Is.EqualTo(1000), "nothing changes on an error");
+    }
+
+    [Test]
+    public void ErrorStatusesBecomeExceptionsNamingTheCommand()
+    {
+        var range = Assert.Throws<BoardStatusException>(() => _client.Read(2040, 16));
+        Assert.That(range!.Status, Is.EqualTo(Status.AddressRange));
+        Assert.That(range.Message, Does.Contain("READ of 16 bytes at byte 2040").And.Contain("ADDRESS_RANGE").And.Contain("2048 bytes"));
+
+        var step = Assert.Throws<BoardStatusException>(() => _client.SetOperatingPoint(552));
+        Assert.That(step!.Status, Is.EqualTo(Status.BadArgument));
+        Assert.That(step.Message, Does.Contain("SET_OP 552 mV").And.Contain("BAD_ARGUMENT"));
+
+        _board.Refuse = (Command.Compare, Status.Internal);
+        var failed = Assert.Throws<BoardStatusException>(() => _client.CompareWritten(0, 100));
+        Assert.That(failed!.Message, Does.Contain("COMPARE").And.Contain("INTERNAL"));
+    }
+
+    [Test]
+    public void PointsAreConvertedToTheBoardsStepsOrRefused()
+    {
+        Assert.That(_client.ToBoardPoint(new OperatingPoint(0.55)), Is.EqualTo(new BoardOperatingPoint(550)));
+        Assert.That(_client.ToBoardPoint(new OperatingPoint(0.1 * 5.5)), Is.EqualTo(new BoardOperatingPoint(550)), "0.55000000000000004 V is 550 mV");
+        Assert.That(_client.ToBoardPoint(new OperatingPoint(0.6, null, 45)), Is.EqualTo(new BoardOperatingPoint(600, 0, 450)));
+        Assert.That(_client.ToBoardPoint(new OperatingPoint(0.6, null, 25)).TemperatureDeciC, Is.EqualTo(BoardOperatingPoint.NominalTemperature));
+
+        var e = Assert.Throws<OperatingPointException>(() => _client.ToBoardPoint(new OperatingPoint(0.552)));
+        Assert.That(e!.Message, Does.Contain("V=0.552").And.Contain("5 mV step").And.Contain("550 and 555"));
+        e = Assert.Throws<OperatingPointException>(() => _client.ToBoardPoint(new OperatingPoint(1.05)));
+        Assert.That(e!.Message, Does.Contain("maximum").And.Contain("1000 mV"));
+        e = Assert.Throws<OperatingPointException>(() => _client.ToBoardPoint(new OperatingPoint(0.6, 10)));
+        Assert.That(e!.Message, Does.Contain("tRCD"));
+        e = Assert.Throws<OperatingPointException>(() => _client.ToBoardPoint(new OperatingPoint(0.6, null, 47)));
+        Assert.That(e!.Message, Does.Contain("T=47"));
+        e = Assert.Throws<OperatingPointException>(() => _client.ToBoardPoint(new OperatingPoint(0.6, null, 90)));
+        Assert.That(e!.Message, Does.Contain("outside"));
+    }
+
+    [Test]
+    public void LeaseIsRenewedWhileTheBoardIsBelowNominal()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        using var client = Clients.Connect(board, Clients.Fast(keepLeaseAlive: true));
+        client.SetOperatingPoint(600);
+        Thread.Sleep(1000);
+        TestContext.Out.WriteLine($"renewals {client.Statistics.LeaseRenewals}, keeper error {client.LeaseKeeperError?.Message ?? "none"}, lease {client.LeaseMs} ms");
+        Assert.That(board.LeaseExpired, Is.False);
+        Assert.That(board.VoltageMv, Is.EqualTo(600));
+        Assert.That(client.Statistics.LeaseRenewals, Is.GreaterThanOrEqualTo(3), "idle for a third of 300 ms, a renewal each time");
+        Assert.That(board.ExecutedCount(Command.GetTelemetry), Is.EqualTo(client.Statistics.LeaseRenewals));
+
+        client.RestoreNominal();
+        long renewals = client.Statistics.LeaseRenewals;
+        Thread.Sleep(400);
+        Assert.That(client.Statistics.LeaseRenewals, Is.EqualTo(renewals), "at nominal there is nothing to protect");
+    }
+
+    [Test]
+    public void WithoutTheLeaseKeeperTheBoardReturnsToNominal()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        using var client = Clients.Connect(board);
+        client.SetOperatingPoint(600);
+        Thread.Sleep(600);
+        var t = client.GetTelemetry();
+        Assert.That((t.SetVoltageMv, t.LeaseExpired), Is.EqualTo(((ushort)1000, true)));
+    }
+
+    [Test]
+    public void LeaseAndReset()
+    {
+        Assert.That(_client.Lease(2000), Is.EqualTo(2000));
+        Assert.That(_client.LeaseMs, Is.EqualTo(2000));
+        _client.SetOperatingPoint(700);
+        _client.Reset();
+        Assert.That(_board.VoltageMv, Is.EqualTo(1000));
+        Assert.That(_client.LeaseMs, Is.EqualTo(BoardClient.DefaultLeaseMs));
+    }
+
+    [Test]
+    public void CancelledRequestIsNotSent()
+    {
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        int before = _board.Received.Count;
+        Assert.Throws<OperationCanceledException>(() => _client.Write(0, [1], cancel.Token));
+        Assert.That(_board.Received, Has.Count.EqualTo(before));
+    }
+
+    [Test]
+    public void RequestsBeforeHelloAreRefused()
+    {
+        using var client = new BoardClient(_board.Connect(), Clients.Fast());
+        var e = Assert.Throws<InvalidOperationException>(() => client.GetTelemetry());
+        Assert.That(e!.Message, Does.Contain("Hello"));
+    }
+}
