@@ -30,6 +30,7 @@ public static class CliErrors
         or ProfileException
         or OperatingPointException
         or MemoryBackendException
+        or HilBench.Board.BoardException // a board refused a request or spoke garbage
         or Memory.Geometry.PlacementException
         or UnauthorizedAccessException
         or IOException; // includes FileNotFoundException and DirectoryNotFoundException

@@ -15,16 +15,23 @@ public static class OutputFiles
     }
 
     /// <summary>Writes through a temporary file next to <paramref name="path"/> and renames it into place.</summary>
-    public static string WriteText(string path, Action<TextWriter> write)
+    public static string WriteText(string path, Action<TextWriter> write) => Write(path, stream =>
+    {
+        using var writer = new StreamWriter(stream) { NewLine = "\n" };
+        write(writer);
+    });
+
+    public static string WriteBytes(string path, byte[] bytes) => Write(path, stream => stream.Write(bytes));
+
+    private static string Write(string path, Action<Stream> write)
     {
         string full = Prepare(path);
         string tmp = full + ".tmp";
         try
         {
             using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-            using (var writer = new StreamWriter(stream) { NewLine = "\n" })
             {
-                write(writer);
+                write(stream);
             }
             File.Move(tmp, full, overwrite: true);
         }

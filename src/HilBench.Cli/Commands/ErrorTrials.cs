@@ -23,7 +23,7 @@ public static class ErrorTrials
         var image = WeightImage.FromModel(model, errors.ThresholdsInMemory);
         var at = point ?? errors.Point;
         var p = MonteCarlo.Measure(model, image, test, errors.BackendFor, new LoadRequest(at), trials, threads, cancel, status);
-        return new Summary(errors.Description, errors.Profile is null ? null : at.ToString(), trials, seed, p.Accuracies, p.Mean,
+        return new Summary(errors.Description, errors.HasOperatingPoints ? at.ToString() : null, trials, seed, p.Accuracies, p.Mean,
             double.IsNaN(p.Low) ? null : p.Low, double.IsNaN(p.High) ? null : p.High, p.FaultsMean, p.FaultsMean / image.BitCount, p.EnergySaving);
     }
 }

@@ -5,6 +5,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using HilBench.Bnn.Data;
 using HilBench.Cli.Experiment;
+using HilBench.Board;
+using HilBench.Memory;
+using HilBench.Memory.Backends;
+using HilBench.Memory.Geometry;
 using HilBench.Memory.Profiles;
 using Spectre.Console;
 
@@ -37,22 +41,30 @@ public static class ExperimentCommand
         var threads = CliOptions.Threads("threads (0 = all cores)");
         var output = new Option<string>("--out", "-o") { Description = "directory for report.md, results.json, CSV files and plots", HelpName = "DIR", DefaultValueFactory = _ => "results/study" };
         var json = CliOptions.Json("a summary");
+        var board = new BoardOptions();
         var command = new Command("experiment", "The bit-error-tolerance study on a set of models: metrics, tolerance, predictions, correlations, energy, plots and a report.")
         {
             models, dataset, bers, trials, seed, images, importanceImages, predictionBer, profile, voltages, op, chips, threads, output, json,
         };
+        foreach (var o in board.All) command.Options.Add(o);
+        command.Validators.Add(r =>
+        {
+            if (board.Validate(r) && r.GetResult(profile) is not null) r.AddError("--backend board sweeps the board's voltages; leave out --profile.");
+        });
         command.SetAction(r => CliErrors.Guard(context, () =>
         {
             string? profilePath = r.GetValue(profile) switch
             {
                 "none" => null,
-                null => FindShipped(DefaultProfile),
+                null => r.GetValue(board.Backend) is null ? FindShipped(DefaultProfile) : null,
                 var p => p,
             };
+            using var onBoard = board.Open(r);
+            bool sweep = profilePath is not null || onBoard is not null;
             var settings = new ExperimentSettings(ParseBers(r.GetRequiredValue(bers)), r.GetValue(trials), r.GetValue(seed), r.GetValue(images),
                 r.GetValue(importanceImages), r.GetValue(predictionBer) ?? 0.05, profilePath is null ? null : Path.GetFullPath(profilePath), r.GetValue(op),
-                profilePath is null ? [] : SweepCommand.ParseVoltages(r.GetRequiredValue(voltages)), r.GetValue(chips));
-            return Execute(context, ResolveModels(r.GetRequiredValue(models)), r.GetValue(dataset), settings, r.GetValue(threads), r.GetRequiredValue(output), r.GetValue(json));
+                sweep ? SweepCommand.ParseVoltages(r.GetRequiredValue(voltages)) : [], r.GetValue(chips), onBoard?.Board.Firmware);
+            return Execute(context, ResolveModels(r.GetRequiredValue(models)), r.GetValue(dataset), settings, onBoard, r.GetValue(threads), r.GetRequiredValue(output), r.GetValue(json));
         }));
         return command;
     }
@@ -98,11 +110,11 @@ public static class ExperimentCommand
         return files.Distinct().ToArray();
     }
 
-    private static int Execute(CliContext context, string[] files, string? datasetDir, ExperimentSettings settings, int threads, string outDir, bool json)
+    private static int Execute(CliContext context, string[] files, string? datasetDir, ExperimentSettings settings, BoardBackend? board, int threads, string outDir, bool json)
     {
-        var profile = settings.Profile is { } p ? DeviceProfile.Load(p) : null;
-        if (profile is not null)
-            foreach (double v in settings.Voltages) profile.Check((settings.BaseOp is { } op ? profile.ParsePoint(op) : profile.Nominal) with { Voltage = v });
+        using var sweep = SweepMemory(settings, board);
+        if (sweep is not null)
+            foreach (double v in settings.Voltages) sweep.Check(sweep.Point with { Voltage = v });
         var test = IdxDataset.LoadTest(Path.GetFullPath(datasetDir ?? IdxDataset.DefaultDirectory()));
         string dir = Path.GetFullPath(outDir);
         string modelDir = Path.Combine(dir, "models");
@@ -128,7 +140,7 @@ public static class ExperimentCommand
                         advance($"{name} (kept from an earlier run)");
                         continue;
                     }
-                    var result = ExperimentRunner.Run(file, test, settings, profile, threads, status, cancel.Token);
+                    var result = ExperimentRunner.Run(file, test, settings, sweep, threads, status, cancel.Token);
                     OutputFiles.WriteText(saved, w => w.Write(JsonSerializer.Serialize(result, StudyReport.Json)));
                     results.Add(result);
                     if (!json && !context.Interactive)
@@ -141,6 +153,10 @@ public static class ExperimentCommand
         {
             context.Error.WriteLine($"interrupted after {results.Count} of {files.Length} models; they are kept in {modelDir}: run the same command again to go on");
             return TrainCommand.Interrupted;
+        }
+        catch (MemoryBackendException e)
+        {
+            throw new CliException($"{e.Message}; the {results.Count} models measured so far are kept in {modelDir}: run the same command again to go on", e);
         }
 
         results = results.OrderBy(m => m.Group).ThenBy(m => m.Loss).ThenBy(m => m.BftRate).ToList();
@@ -168,6 +184,20 @@ public static class ExperimentCommand
         context.Out.WriteLine($"{results.Count} models ({reused} kept from an earlier run) in {watch.Elapsed.TotalMinutes:F1} min");
         context.Out.WriteLine($"report: {Formatting.DisplayPath(report)}");
         return CliErrors.Success;
+    }
+
+    /// <summary>
+    /// The memory of the operating-point sweep: emulated chips of the profile (one per trial, made once and shared by every
+    /// model) or the board; null without either.
+    /// </summary>
+    private static MemoryErrors? SweepMemory(ExperimentSettings settings, BoardBackend? board)
+    {
+        if (board is not null)
+            return MemoryErrors.OnBoard(board, settings.BaseOp is { } text ? OperatingPoint.Parse(text, board.Board.NominalPoint) : board.Board.NominalPoint, thresholds: false);
+        if (settings.Profile is not { } path) return null;
+        var profile = DeviceProfile.Load(path);
+        var basePoint = settings.BaseOp is { } op ? profile.ParsePoint(op) : profile.Nominal;
+        return MemoryErrors.Emulated(profile, basePoint, settings.Seed, chip: null, PlacementPolicy.Contiguous, thresholds: false, threads: 1);
     }
 
     /// <summary>A model result written by an earlier run with the same settings, or null.</summary>

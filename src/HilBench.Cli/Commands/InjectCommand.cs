@@ -41,7 +41,7 @@ public static class InjectCommand
                 JsonOutput.Write(context, new JsonObject
                 {
                     ["errors"] = errors.Description,
-                    ["operating_point"] = errors.Profile is null ? null : errors.Point.ToString(),
+                    ["operating_point"] = errors.HasOperatingPoints ? errors.Point.ToString() : null,
                     ["trial"] = r.GetValue(trial),
                     ["image_bits"] = image.BitCount,
                     ["faults"] = readout.Faults.Count,

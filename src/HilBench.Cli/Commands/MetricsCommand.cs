@@ -4,12 +4,16 @@ using System.Text.Json.Nodes;
 using HilBench.Bnn.Data;
 using HilBench.Bnn.Inference;
 using HilBench.Bnn.Model;
+using HilBench.Memory.Images;
 using HilBench.Metrics.Importance;
 using HilBench.Metrics.Margins;
 
 namespace HilBench.Cli.Commands;
 
-/// <summary><c>hilbench metrics</c>: the neuron-level margin metric (NL) and the inter-neuron importance metric (IN) of every hidden layer.</summary>
+/// <summary>
+/// <c>hilbench metrics</c>: the neuron-level margin metric (NL) and the inter-neuron importance metric (IN) of every hidden
+/// layer; with a memory (--ber, --profile, --replay, --backend board), of the model as read back from that memory once.
+/// </summary>
 public static class MetricsCommand
 {
     public static Command Create(CliContext context)
@@ -20,14 +24,26 @@ public static class MetricsCommand
         var importanceImages = CliOptions.Integer("--importance-images", "test images for the importances (the first N)", 10_000, 1);
         var threads = CliOptions.Threads("threads (0 = all cores)");
         var json = CliOptions.Json();
-        var command = new Command("metrics", "Neuron-level margins (NL) and neuron-importance variance (IN) of every hidden layer of a model.")
+        var memory = new MemoryOptions();
+        var seed = CliOptions.Integer("--seed", "with a memory: seed of the error pattern or the chip", 1, int.MinValue);
+        var command = new Command("metrics", "Neuron-level margins (NL) and neuron-importance variance (IN) of every hidden layer of a model, optionally as read back from a memory.")
         {
-            model, dataset, images, importanceImages, threads, json,
+            model, dataset, images, importanceImages, threads, json, seed,
         };
+        foreach (var o in memory.All()) command.Options.Add(o);
+        command.Validators.Add(r => memory.Validate(r, required: false));
         command.SetAction(r => CliErrors.Guard(context, () =>
         {
             string path = r.GetRequiredValue(model);
             var m = ModelFile.Load(path);
+            string? readFrom = null;
+            using (var errors = memory.Resolve(r, r.GetValue(seed), r.GetValue(threads)))
+                if (errors is not null)
+                {
+                    var readout = errors.Load(WeightImage.FromModel(m, errors.ThresholdsInMemory), trial: 0);
+                    m = readout.Image.ToModel(m);
+                    readFrom = $"{errors.Description}: {readout.Faults.Count:N0} wrong bits";
+                }
             var test = IdxDataset.LoadTest(Path.GetFullPath(r.GetValue(dataset) ?? IdxDataset.DefaultDirectory()));
             if (m.InputShape != test.Shape) throw new CliException($"the model {path} expects {m.InputShape} images but the data set has {test.Shape}");
             int n = Math.Min(r.GetValue(images), test.Count), threadCount = CliOptions.ResolveThreads(r.GetValue(threads));
@@ -50,6 +66,7 @@ public static class MetricsCommand
                 JsonOutput.Write(context, new JsonObject
                 {
                     ["model"] = Path.GetFullPath(path),
+                    ["memory"] = readFrom,
                     ["images"] = n,
                     ["importance_images"] = importanceData.Count,
                     ["layers"] = new JsonArray(rows.Select(x => (JsonNode?)new JsonObject
@@ -73,6 +90,7 @@ public static class MetricsCommand
                 return CliErrors.Success;
             }
             context.Out.WriteLine($"model     {Formatting.DisplayPath(path)} ({Formatting.ShortArchitecture(m)})");
+            if (readFrom is not null) context.Out.WriteLine($"memory    {readFrom}");
             context.Out.WriteLine($"images    {n:N0} for margins, {importanceData.Count:N0} for importances");
             context.Out.Flush();
             var table = Formatting.Table(">block", ">neurons", ">fan-in", ">NL mean", ">median", ">5% quantile", ">flips to change", ">IN variance", ">IN cv", ">mean importance");

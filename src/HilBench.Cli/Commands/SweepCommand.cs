@@ -5,13 +5,15 @@ using HilBench.Bnn.Data;
 using HilBench.Bnn.Inference;
 using HilBench.Bnn.Model;
 using HilBench.Memory;
+using HilBench.Memory.Backends;
 
 namespace HilBench.Cli.Commands;
 
 /// <summary>
-/// <c>hilbench sweep</c>: accuracy and energy saving of a model stored in an emulated device, per supply
-/// voltage. The same K chips serve every voltage, so what a sweep shows is how one population of chips
-/// degrades, with persistent and nested faults. Each finished point is written to --out at once.
+/// <c>hilbench sweep</c>: accuracy and energy saving of a model stored in an emulated device or on a board, per
+/// supply voltage. The same K chips serve every voltage, so what a sweep shows is how one population of chips
+/// degrades, with persistent and nested faults. Each finished point is written to --out at once, and
+/// <c>--resume</c> keeps the points an interrupted run (Ctrl-C, a lost board) already wrote there.
 /// </summary>
 public static class SweepCommand
 {
@@ -27,21 +29,27 @@ public static class SweepCommand
         var seed = CliOptions.Integer("--seed", "seed of the first chip", 1, int.MinValue);
         var threads = CliOptions.Threads("inference threads (0 = all cores)");
         var output = new Option<string?>("--out", "-o") { Description = "CSV file with one row per voltage, rewritten after every point", HelpName = "CSV" };
+        var resume = new Option<bool>("--resume") { Description = "keep the voltages already in --out (from an interrupted run with the same model and trials) and measure the rest" };
         var json = CliOptions.Json();
-        var command = new Command("sweep", "Accuracy and energy saving of a model stored in an emulated memory, per supply voltage.")
+        var command = new Command("sweep", "Accuracy and energy saving of a model stored in an emulated memory or on a board, per supply voltage.")
         {
-            model, dataset, voltages, trials, seed, threads, output, json,
+            model, dataset, voltages, trials, seed, threads, output, resume, json,
         };
         foreach (var o in memory.All(withBer: false)) command.Options.Add(o);
-        memory.Profile.Required = true;
+        command.Validators.Add(r =>
+        {
+            bool board = memory.Board.Validate(r);
+            if (board == (r.GetResult(memory.Profile) is not null)) r.AddError("sweep needs a memory with operating points: --profile FILE, or --backend board --port PATH.");
+            if (board && r.GetResult(memory.Chip) is not null) r.AddError("--chip is for --profile; a board is one chip.");
+            if (r.GetValue(resume) && r.GetResult(output) is null) r.AddError("--resume continues the sweep in --out CSV; give --out.");
+        });
         command.SetAction(r => CliErrors.Guard(context, () =>
         {
             var m = ModelFile.Load(r.GetRequiredValue(model));
             var test = IdxDataset.LoadTest(Path.GetFullPath(r.GetValue(dataset) ?? IdxDataset.DefaultDirectory()));
             using var errors = memory.Resolve(r, r.GetValue(seed), r.GetValue(threads))!;
-            var profile = errors.Profile!;
-            var points = ParseVoltages(r.GetRequiredValue(voltages)).Select(v => profile.Check(errors.Point with { Voltage = v })).ToArray();
-            return Execute(context, m, test, errors, points, r.GetValue(trials), r.GetValue(seed), r.GetValue(threads), r.GetValue(output), r.GetValue(json));
+            var points = ParseVoltages(r.GetRequiredValue(voltages)).Select(v => errors.Check(errors.Point with { Voltage = v })).ToArray();
+            return Execute(context, m, test, errors, points, r.GetValue(trials), r.GetValue(seed), r.GetValue(threads), r.GetValue(output), r.GetValue(resume), r.GetValue(json));
         }));
         return command;
     }
@@ -64,10 +72,11 @@ public static class SweepCommand
     }
 
     private static int Execute(CliContext context, BnnModel model, ImageSet test, MemoryErrors errors, OperatingPoint[] points,
-        int trials, int seed, int threads, string? output, bool json)
+        int trials, int seed, int threads, string? output, bool resume, bool json)
     {
         double clean = new InferenceEngine(model).Run(test.Pixels, test.Count, threads).Accuracy(test.Labels);
-        var results = new List<Point>();
+        var results = resume ? Resumed(output!, points, trials, clean) : [];
+        if (resume && !json) context.Error.WriteLine($"kept {results.Count} of {points.Length} voltages from {output}");
         using var cancel = new CtrlC(); // stops after the current step; what is finished stays
         bool interrupted = false;
         try
@@ -76,9 +85,11 @@ public static class SweepCommand
             {
                 foreach (var op in points)
                 {
+                    if (results.Any(p => SamePoint(p.Op, op))) continue;
                     var summary = ErrorTrials.Run(model, errors, test, trials, seed, CliOptions.ResolveThreads(threads),
                         s => status($"{op}: {s}"), op, cancel.Token);
                     results.Add(new Point(op, summary));
+                    results.Sort((a, b) => Array.FindIndex(points, p => SamePoint(p, a.Op)).CompareTo(Array.FindIndex(points, p => SamePoint(p, b.Op))));
                     if (output is not null) WriteCsv(output, clean, results);
                 }
                 return 0;
@@ -88,6 +99,13 @@ public static class SweepCommand
         {
             interrupted = true;
         }
+        catch (MemoryBackendException e)
+        {
+            // A lost board: say so, keep what was measured, and say how to go on.
+            throw new CliException(output is null
+                ? $"{e.Message} ({results.Count} of {points.Length} voltages were measured; give --out to keep them next time)"
+                : $"{e.Message}; the {results.Count} voltages measured are in {output}: run the same command with --resume to go on", e);
+        }
         if (json) WriteJson(context, errors, clean, results, output);
         else WriteText(context, errors, clean, results, output);
         if (!interrupted) return CliErrors.Success;
@@ -95,9 +113,40 @@ public static class SweepCommand
         return TrainCommand.Interrupted;
     }
 
+    private static bool SamePoint(OperatingPoint a, OperatingPoint b) => a.ToString() == b.ToString();
+
+    /// <summary>
+    /// The points of an earlier run in <paramref name="path"/> that this run asks for. Refuses a file written for another
+    /// model or data set (its clean accuracy differs) or with another number of trials.
+    /// </summary>
+    private static List<Point> Resumed(string path, OperatingPoint[] points, int trials, double clean)
+    {
+        if (!File.Exists(path)) return [];
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0 || lines[0] != CsvHeader) throw new CliException($"{path} is not a sweep CSV written by hilbench sweep; choose another --out or leave out --resume");
+        var kept = new List<Point>();
+        for (int i = 1; i < lines.Length; i++)
+        {
+            var f = lines[i].Split(',');
+            double Number(int column) => f.Length == 10 && double.TryParse(f[column], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
+                : f.Length == 10 && f[column] == "" ? double.NaN
+                : throw new CliException($"{path} line {i + 1} is damaged; delete the line (or the file) and run again");
+            if (Math.Abs(Number(8) - clean) > 1e-12)
+                throw new CliException($"{path} holds a sweep of another model or data set (clean accuracy {f[8]}, this one {clean.ToString("R", CultureInfo.InvariantCulture)}); choose another --out");
+            if ((int)Number(2) != trials)
+                throw new CliException($"{path} was measured with --trials {f[2]}, this run asks for {trials}; use the same --trials or another --out");
+            if (points.Where(p => p.ToString(";") == f[1]).Select(p => (OperatingPoint?)p).FirstOrDefault() is not { } op) continue;
+            double? Optional(int column) => double.IsNaN(Number(column)) ? null : Number(column);
+            kept.Add(new Point(op, new ErrorTrials.Summary("", op.ToString(), trials, 0, [], Number(5), Optional(6), Optional(7), Number(4), Number(3), Optional(9))));
+        }
+        return kept;
+    }
+
+    private const string CsvHeader = "voltage,op,trials,bit_error_rate,faults_mean,accuracy_mean,accuracy_ci95_low,accuracy_ci95_high,clean_accuracy,energy_saving";
+
     private static void WriteCsv(string path, double clean, List<Point> results) => OutputFiles.WriteText(path, w =>
     {
-        w.WriteLine("voltage,op,trials,bit_error_rate,faults_mean,accuracy_mean,accuracy_ci95_low,accuracy_ci95_high,clean_accuracy,energy_saving");
+        w.WriteLine(CsvHeader);
         foreach (var p in results)
         {
             var s = p.Result;

@@ -2,8 +2,11 @@ namespace HilBench.Cli.Experiment;
 
 /// <summary>What decides an experiment's numbers; a model result computed under other settings is not reused.</summary>
 public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int Images, int ImportanceImages, double PredictionBer,
-    string? Profile, string? BaseOp, double[] Voltages, int Chips)
+    string? Profile, string? BaseOp, double[] Voltages, int Chips, string? Board = null)
 {
+    /// <summary>What the operating-point sweep runs on, for reports: the profile's file name or the board's firmware.</summary>
+    public string? SweepMemory => Board is { } b ? $"board {b}" : Profile is { } p ? Path.GetFileName(p) : null;
+
     /// <summary>
     /// The BERs the accuracy is predicted at: the measured ones nearest 1%, 5%, 10% and 20% (a propagation costs about as much as
     /// a few Monte-Carlo patterns, so not every point of a fine curve gets one).
@@ -17,7 +20,7 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
     /// <summary>A short fingerprint stored with every model result, compared on resume.</summary>
     public string Key() => string.Join("|", ResultVersion, string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
         Trials, Seed, Images, ImportanceImages, PredictionBer.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        Profile ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), Chips);
+        Profile ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), Chips, Board ?? "");
 }
 
 /// <summary>One hidden block's metrics: margins (NL), importances (IN) and the predicted and measured flip fraction.</summary>

@@ -24,7 +24,7 @@ public static class ExperimentRunner
     /// <summary>Images the flip fractions are predicted and measured on (enough for a layer mean; the measurement costs a layer pass per pattern).</summary>
     public const int FlipImages = 1000;
 
-    public static ModelResult Run(string path, ImageSet test, ExperimentSettings settings, DeviceProfile? profile, int threads,
+    public static ModelResult Run(string path, ImageSet test, ExperimentSettings settings, MemoryErrors? sweep, int threads,
         Action<string> status, CancellationToken cancel)
     {
         var watch = Stopwatch.StartNew();
@@ -72,7 +72,7 @@ public static class ExperimentRunner
         var points = Timed("accuracy prediction", () => curve.Points.Select(p => new CurvePoint(p.Ber, p.Mean, p.Low, p.High,
             settings.PredictedBers.Contains(p.Ber) || p.Ber == 0 ? Predict(model, data, captured, p.Ber) : null)).ToArray());
 
-        var energy = profile is null ? [] : Timed("operating points", () => Energy(model, data, profile, settings, threads, s => status($"{name}: {s}"), cancel));
+        var energy = sweep is null ? [] : Timed("operating points", () => Energy(model, data, sweep, settings, threads, s => status($"{name}: {s}"), cancel));
         var training = model.Metadata.Training;
         double bft = training.TryGetValue("bft_10", out var b) ? double.Parse(b, CultureInfo.InvariantCulture) : 0;
         return new ModelResult(name, Path.GetFullPath(path), Formatting.ShortArchitecture(model), GroupOf(model), bft,
@@ -123,18 +123,19 @@ public static class ExperimentRunner
         }
     }
 
-    private static EnergyPoint[] Energy(BnnModel model, ImageSet data, DeviceProfile profile, ExperimentSettings settings, int threads,
+    /// <summary>
+    /// Accuracy per voltage in the sweep's memory: emulated chips (one per trial, kept across voltages and models, so the
+    /// sweep sees the same population of chips everywhere, as hilbench sweep does) or one board read once per trial.
+    /// </summary>
+    private static EnergyPoint[] Energy(BnnModel model, ImageSet data, MemoryErrors sweep, ExperimentSettings settings, int threads,
         Action<string> status, CancellationToken cancel)
     {
-        var basePoint = settings.BaseOp is { } op ? profile.ParsePoint(op) : profile.Nominal;
-        // One chip per trial, kept across voltages: the sweep sees the same population of chips everywhere, as hilbench sweep does.
-        using var chips = MemoryErrors.Emulated(profile, basePoint, settings.Seed, chip: null, PlacementPolicy.Contiguous, thresholds: false, threads: 1);
         var result = new List<EnergyPoint>();
         foreach (double v in settings.Voltages)
         {
-            var point = profile.Check(basePoint with { Voltage = v });
+            var point = sweep.Check(sweep.Point with { Voltage = v });
             status($"accuracy at {point}");
-            var p = MonteCarlo.Measure(model, data, chips.BackendFor, new LoadRequest(point), settings.Chips, threads, cancel);
+            var p = MonteCarlo.Measure(model, data, sweep.BackendFor, new LoadRequest(point), settings.Chips, threads, cancel);
             result.Add(new EnergyPoint(point.ToString(), v, p.Ber, p.Mean, p.Low, p.High, p.EnergySaving));
         }
         return result.ToArray();

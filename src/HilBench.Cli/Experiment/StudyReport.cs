@@ -85,7 +85,7 @@ public static class StudyReport
         md.AppendLine($"{models.Count} models, {s.Images:N0} test images, weight BERs {string.Join(", ", s.Bers.Select(b => b.ToString("G3", Inv)))} " +
                       $"with {s.Trials} seeded patterns each (seed {s.Seed}); importances on {s.ImportanceImages:N0} images; " +
                       $"flip fractions predicted and measured at BER {s.PredictionBer.ToString("G3", Inv)}" +
-                      (s.Profile is { } prof ? $"; operating points of `{Path.GetFileName(prof)}` at {string.Join(", ", s.Voltages.Select(v => v.ToString("G4", Inv)))} V, {s.Chips} chips each" : "") +
+                      (s.SweepMemory is { } memory ? $"; operating points of `{memory}` at {string.Join(", ", s.Voltages.Select(v => v.ToString("G4", Inv)))} V, {s.Chips} {(s.Board is null ? "chips" : "reads")} each" : "") +
                       $". Measuring took {models.Sum(m => m.Seconds) / 60:F1} min (this run {seconds / 60:F1} min; models measured by an earlier, interrupted run are kept). " +
                       "Numbers: `results.json` and the CSV files beside this report.").AppendLine();
 
