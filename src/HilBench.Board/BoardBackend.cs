@@ -16,8 +16,15 @@ public sealed record BoardBackendOptions
     /// <summary>The user's voltage floor in mV: loads below max(board floor, client floor, this) are refused before anything is sent.</summary>
     public int? VoltageFloorMv { get; init; }
 
-    /// <summary>Dispose the <see cref="BoardClient"/> with the backend.</summary>
+    /// <summary>Dispose the <see cref="BoardClient"/> (and the <see cref="Rig"/>) with the backend.</summary>
     public bool OwnsClient { get; init; } = true;
+
+    /// <summary>
+    /// A bench rig whose power monitor sits on the memory's supply rail: each load's readback energy is measured
+    /// over the COMPARE. Without one, a board that measures its own current (capability CURRENT) gives the energy
+    /// as telemetry power times the COMPARE's duration.
+    /// </summary>
+    public Instruments.BenchRig? Rig { get; init; }
 }
 
 /// <summary>What one Store or Load cost on the link and what the board said about itself.</summary>
@@ -47,6 +54,7 @@ public sealed class BoardBackend : IMemoryBackend
     private Placement? _placement;
     private byte[] _written = [];
     private long _writtenAddress;
+    private double? _nominalWatts;
 
     public BoardBackend(BoardClient client, BoardBackendOptions? options = null, Func<WeightImage, Placement>? placement = null)
     {
@@ -65,7 +73,9 @@ public sealed class BoardBackend : IMemoryBackend
 
     public string Name => $"board {Board.Firmware} on {Client.Port}";
 
-    public BackendTraits Traits { get; } = new(Persistent: true, Slow: true, MeasuresOperatingPoint: true, ReportsEnergy: false);
+    public BackendTraits Traits => new(Persistent: true, Slow: true, MeasuresOperatingPoint: true, ReportsEnergy: MeasuresEnergy);
+
+    private bool MeasuresEnergy => Options.Rig?.Monitor is not null || Board.Has(BoardCapabilities.Current);
 
     public MemoryGeometry Geometry => Board.Geometry;
 
@@ -107,6 +117,7 @@ public sealed class BoardBackend : IMemoryBackend
             _placement = placement;
             _written = bytes;
             _writtenAddress = address;
+            _nominalWatts = null;
             LastStore = new BoardTransferStatistics(Client.Statistics - before, clock.Elapsed, null, null, 0);
         }
     }
@@ -127,13 +138,16 @@ public sealed class BoardBackend : IMemoryBackend
             BoardOperatingPoint applied = default;
             Telemetry telemetry;
             long[] differing;
+            double? readWatts;
+            double readSeconds;
             bool measured = false, linkLost = false;
             try
             {
                 applied = Client.SetOperatingPoint(target, cancel);
                 if (Options.SettleWait > TimeSpan.Zero && cancel.WaitHandle.WaitOne(Options.SettleWait)) cancel.ThrowIfCancellationRequested();
-                differing = DifferingCells(cancel);
+                (differing, readWatts, readSeconds) = MeasuredRead(cancel);
                 telemetry = Client.GetTelemetry(cancel);
+                readWatts ??= TelemetryWatts(telemetry);
                 measured = true;
             }
             catch (BoardException e)
@@ -151,6 +165,7 @@ public sealed class BoardBackend : IMemoryBackend
                 if (!linkLost) RestoreNominal(rethrowing: !measured);
             }
             if (Board.Has(BoardCapabilities.Destructive)) Rewrite(differing);
+            if (MeasuresEnergy) _nominalWatts ??= NominalWatts(cancel); // back at nominal now: once per stored image
 
             var faults = new List<Fault>();
             foreach (long cell in differing)
@@ -167,13 +182,20 @@ public sealed class BoardBackend : IMemoryBackend
             {
                 Geometry = Geometry,
                 Measured = telemetry.Measured(Board.ControlsTrcd),
+                // The same readback at both points, so the saving is the power saving of the memory's supply.
+                EnergyJoules = readWatts * readSeconds,
+                NominalEnergyJoules = _nominalWatts * readSeconds,
             };
         }
     }
 
     public void Dispose()
     {
-        if (Options.OwnsClient) Client.Dispose();
+        if (Options.OwnsClient)
+        {
+            Client.Dispose();
+            Options.Rig?.Dispose();
+        }
     }
 
     /// <summary>
@@ -201,6 +223,29 @@ public sealed class BoardBackend : IMemoryBackend
             }
         return (address, bytes);
     }
+
+    /// <summary>The readback, with the mean supply power over it when a rig measures it (else null) and its duration.</summary>
+    private (long[] Cells, double? Watts, double Seconds) MeasuredRead(CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        if (Options.Rig is { Monitor: not null } rig)
+        {
+            var (cells, energy) = rig.MeasureEnergy(() => DifferingCells(cancel));
+            return (cells, energy!.MeanWatts, energy.Duration.TotalSeconds);
+        }
+        var read = DifferingCells(cancel);
+        return (read, null, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Supply power at the nominal point (where the board is): a readback measured by the rig, or the board's telemetry.</summary>
+    private double? NominalWatts(CancellationToken cancel)
+    {
+        if (Options.Rig is { Monitor: not null }) return MeasuredRead(cancel).Watts;
+        return TelemetryWatts(Client.GetTelemetry(cancel));
+    }
+
+    private double? TelemetryWatts(Telemetry t) =>
+        Board.Has(BoardCapabilities.Current) ? t.MeasuredVoltage * t.CurrentMicroamps * 1e-6 : null;
 
     private long[] DifferingCells(CancellationToken cancel)
     {

@@ -63,6 +63,32 @@ public class BoardBackendTests
     }
 
     [Test]
+    public void EnergyComesFromTheBoardsCurrentTelemetry()
+    {
+        using var backend = Backend();
+        Assert.That(backend.Traits.ReportsEnergy, "the fake board measures its current");
+        backend.Store(_image);
+        var readout = backend.Load(new LoadRequest(new OperatingPoint(0.6)));
+        // The fake reports 12,345 µA at every point and measures 1 mV under the set point: only the voltage changes the power.
+        Assert.That(readout.EnergySaving, Is.EqualTo(1 - 0.599 / 0.999).Within(1e-12));
+        Assert.That(readout.EnergyJoules, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void EnergyComesFromTheBenchRigWhenOneIsAttached()
+    {
+        // A monitor on the memory's rail: power V^2 / 100 ohm at the board's set point.
+        var monitor = new Instruments.Simulation.ProfilePowerMonitor(new Instruments.Simulation.ManualTimeProvider(),
+            _ => (_board.VoltageMv / 1000.0, _board.VoltageMv / 1000.0 / 100));
+        var rig = new HilBench.Board.Instruments.BenchRig(monitor, null, new HilBench.Board.Instruments.BenchRigOptions { SampleInterval = TimeSpan.FromMilliseconds(1) });
+        using var backend = Backend(new BoardBackendOptions { Rig = rig });
+        backend.Store(_image);
+        var readout = backend.Load(new LoadRequest(new OperatingPoint(0.6)));
+        Assert.That(readout.EnergySaving, Is.EqualTo(1 - 0.6 * 0.6).Within(1e-9), "constant power at each point: the saving is the power ratio");
+        Assert.That(monitor.Reads, Is.GreaterThan(0));
+    }
+
+    [Test]
     public void LowerVoltagesGiveNestedFaults()
     {
         using var backend = Backend();
@@ -164,13 +190,13 @@ public class BoardBackendTests
     {
         using var backend = Backend();
         Assert.That(backend.Name, Is.EqualTo("board fake-board 0.1 on /dev/fake-board"));
-        Assert.That(backend.Traits, Is.EqualTo(new BackendTraits(Persistent: true, Slow: true, MeasuresOperatingPoint: true, ReportsEnergy: false)));
+        Assert.That(backend.Traits, Is.EqualTo(new BackendTraits(Persistent: true, Slow: true, MeasuresOperatingPoint: true, ReportsEnergy: true)));
         Assert.That(((IMemoryBackend)backend).Geometry, Is.EqualTo(new MemoryGeometry(8, 64, 32)));
         backend.Store(_image);
         Assert.That(backend.LastStore!.Wire.BytesSent, Is.GreaterThan(1251));
         backend.Load(new LoadRequest(new OperatingPoint(0.6)));
         var load = backend.LastLoad!;
-        Assert.That(load.Wire.Requests, Is.EqualTo(4), "SET_OP, COMPARE, GET_TELEMETRY, SET_OP");
+        Assert.That(load.Wire.Requests, Is.EqualTo(5), "SET_OP, COMPARE, GET_TELEMETRY, SET_OP, and once per stored image GET_TELEMETRY at nominal for the energy");
         Assert.That(load.Wire.BytesSent, Is.LessThan(100), "a COMPARE does not send the image again");
         Assert.That(load.Applied, Is.EqualTo(new BoardOperatingPoint(600)));
         Assert.That(load.Telemetry!.MeasuredVoltageMv, Is.EqualTo(599));
