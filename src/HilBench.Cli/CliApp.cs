@@ -40,6 +40,7 @@ public static class CliApp
         root.Subcommands.Add(SweepCommand.Create(context));
         root.Subcommands.Add(ProfileCommand.Create(context));
         root.Subcommands.Add(BoardCommand.Create(context));
+        root.Subcommands.Add(CalibrateCommand.Create(context));
         root.Subcommands.Add(MetricsCommand.Create(context));
         root.Subcommands.Add(ExperimentCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));

@@ -31,6 +31,8 @@ public static class CliErrors
         or OperatingPointException
         or MemoryBackendException
         or HilBench.Board.BoardException // a board refused a request or spoke garbage
+        or HilBench.Calibration.CalibrationInputException
+        or HilBench.Calibration.CalibrationFitException
         or Memory.Geometry.PlacementException
         or UnauthorizedAccessException
         or IOException; // includes FileNotFoundException and DirectoryNotFoundException
