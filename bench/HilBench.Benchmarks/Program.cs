@@ -6,6 +6,11 @@ if (args.Length > 0 && args[0] == "memory")
     MemoryBenchmarks.Probe();
     return;
 }
+if (args.Length > 0 && args[0] == "board")
+{
+    BoardProbe.Run();
+    return;
+}
 if (args.Length > 0 && args[0] == "probe")
 {
     KernelProbe.Run();
