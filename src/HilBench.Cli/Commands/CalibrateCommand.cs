@@ -188,7 +188,7 @@ public static class CalibrateCommand
         var points = Formatting.Table("operating point", ">measured BER", ">fitted BER", ">fitted/measured", "");
         foreach (var p in result.Points)
             Formatting.Row(points, p.Point.ToString(), p.MeasuredBer.ToString("G3", CultureInfo.InvariantCulture), p.FittedBer.ToString("G3", CultureInfo.InvariantCulture),
-                p.Ratio.ToString("F3", CultureInfo.InvariantCulture), p.Heldout ? "held out" : "");
+                double.IsFinite(p.Ratio) ? p.Ratio.ToString("F3", CultureInfo.InvariantCulture) : "none measured", p.Heldout ? "held out" : "");
         context.Console.Write(points);
         foreach (var note in result.Notes) o.WriteLine($"note: {note}");
         o.WriteLine($"wrote {Formatting.DisplayPath(profile)}");
