@@ -43,6 +43,26 @@ public sealed class BoardCommandTests
         Assert.That(json.GetProperty("voltage_mv").GetProperty("floor").GetInt32(), Is.EqualTo(500));
     }
 
+    [Test]
+    public void TelemetryAndReadbackReportWhatTheBoardHolds()
+    {
+        var t = Cli.Ok("board", "telemetry", "--port", _board.Port, "--json").Json();
+        Assert.That(t.GetProperty("voltage_set_mv").GetInt32(), Is.EqualTo(1000), "a board at rest is at nominal");
+        Assert.That(Math.Abs(t.GetProperty("voltage_measured_mv").GetInt32() - 1000), Is.LessThanOrEqualTo(1));
+        Assert.That(t.GetProperty("current_ua").GetInt64(), Is.GreaterThan(0));
+
+        // Fill a known pattern, then read it back at nominal (exact) and at 0.50 V (the cells stuck at 0 show).
+        Cli.Ok("board", "compare", "--port", _board.Port, "--pattern", "0xFFFFFFFF", "--op", "V=1");
+        Cli.Ok("board", "readback", "--port", _board.Port, "--length", "65536", "--out", _dir.File("nominal.bin"));
+        Assert.That(File.ReadAllBytes(_dir.File("nominal.bin")), Is.All.EqualTo((byte)0xFF));
+        Cli.Ok("board", "readback", "--port", _board.Port, "--length", "65536", "--op", "V=0.5", "--format", "hex", "--out", _dir.File("low.hex"));
+        var low = Convert.FromHexString(string.Concat(File.ReadAllLines(_dir.File("low.hex"))));
+        long zeros = low.Sum(b => (long)System.Numerics.BitOperations.PopCount((uint)(byte)~b));
+        Assert.That(zeros, Is.EqualTo(_truth.Cells.Count(c => c.Cell < 65536 * 8 && c.CriticalMicrovolts > 500_000 && !c.Stuck)));
+        var after = Cli.Ok("board", "telemetry", "--port", _board.Port, "--json").Json();
+        Assert.That(after.GetProperty("voltage_set_mv").GetInt32(), Is.EqualTo(1000), "readback returns to nominal");
+    }
+
     [TestCase("0xFFFFFFFF", false)]
     [TestCase("0x00000000", true)]
     public void CompareFindsExactlyTheGroundTruthFaults(string pattern, bool visibleStuckValue)
