@@ -82,6 +82,20 @@ public sealed class StudyCommandTests
         Assert.That(Cli.Ok(args).Json().GetProperty("reused").GetInt32(), Is.Zero);
     }
 
+    [Test]
+    public void Experiment_RetrainedModelIsMeasuredAgain()
+    {
+        string outDir = _dir.File("retrained");
+        string model = _dir.File("retrained-model.hbnn");
+        File.Copy(Repository.File("models", "fmnist-mlp-bft0.hbnn"), model, overwrite: true);
+        string[] args = ["experiment", "--models", model, "--ber", "0,0.1", "--trials", "1", "--images", "100",
+            "--importance-images", "50", "--profile", "none", "--out", outDir, "--json"];
+        Cli.Ok(args);
+        Assert.That(Cli.Ok(args).Json().GetProperty("reused").GetInt32(), Is.EqualTo(1));
+        File.SetLastWriteTimeUtc(model, DateTime.UtcNow.AddMinutes(1)); // the model file replaced after its result was written
+        Assert.That(Cli.Ok(args).Json().GetProperty("reused").GetInt32(), Is.Zero);
+    }
+
     [TestCase("--models", "nowhere/*.hbnn", "matches no .hbnn file")]
     [TestCase("--ber", "0,2", "between 0 and 1")]
     [TestCase("--ber", "0.1", "at least two rates")]

@@ -133,7 +133,7 @@ public static class ExperimentCommand
                 {
                     string name = Path.GetFileNameWithoutExtension(file);
                     string saved = Path.Combine(modelDir, name + ".json");
-                    if (Load(saved, settings) is { } done)
+                    if (Load(saved, settings, file) is { } done)
                     {
                         results.Add(done);
                         reused++;
@@ -200,10 +200,10 @@ public static class ExperimentCommand
         return MemoryErrors.Emulated(profile, basePoint, settings.Seed, chip: null, PlacementPolicy.Contiguous, thresholds: false, threads: 1);
     }
 
-    /// <summary>A model result written by an earlier run with the same settings, or null.</summary>
-    private static ModelResult? Load(string path, ExperimentSettings settings)
+    /// <summary>A model result written by an earlier run with the same settings, or null; a model file changed since (retrained) is measured again.</summary>
+    private static ModelResult? Load(string path, ExperimentSettings settings, string model)
     {
-        if (!File.Exists(path)) return null;
+        if (!File.Exists(path) || File.GetLastWriteTimeUtc(model) > File.GetLastWriteTimeUtc(path)) return null;
         try
         {
             var result = JsonSerializer.Deserialize<ModelResult>(File.ReadAllText(path), StudyReport.Json);
