@@ -70,7 +70,7 @@ public static class ExperimentRunner
             s => status($"{name}: {s}"), cancel));
         status($"{name}: predicted accuracy");
         var points = Timed("accuracy prediction", () => curve.Points.Select(p => new CurvePoint(p.Ber, p.Mean, p.Low, p.High,
-            settings.PredictedBers.Contains(p.Ber) || p.Ber == 0 ? Predict(model, data, captured, p.Ber) : null)).ToArray());
+            Predicted(model, settings, p.Ber) ? Predict(model, data, captured, p.Ber) : null)).ToArray());
 
         var energy = sweep is null ? [] : Timed("operating points", () => Energy(model, data, sweep, settings, threads, s => status($"{name}: {s}"), cancel));
         var training = model.Metadata.Training;
@@ -91,6 +91,13 @@ public static class ExperimentRunner
             _ => arch,
         };
     }
+
+    /// <summary>
+    /// Where the study predicts accuracy: dense models at the BERs nearest 1, 5, 10 and 20%; models with conv blocks, whose
+    /// propagation costs about 20 Monte-Carlo patterns, only at the prediction BER (when it is measured), to keep the study short.
+    /// </summary>
+    private static bool Predicted(BnnModel model, ExperimentSettings settings, double ber) =>
+        ber == 0 || (model.Blocks.Any(b => b.Linear is not Bnn.Layers.BinaryDense) ? ber == settings.PredictionBer : settings.PredictedBers.Contains(ber));
 
     private static double? Predict(BnnModel model, ImageSet data, InferenceResult captured, double ber)
     {

@@ -14,18 +14,19 @@ namespace HilBench.Metrics.Predictions;
 /// <param name="Accuracy">Predicted accuracy: mean over the images of P(correct).</param>
 /// <param name="CorrectProbability">P(correct) per image.</param>
 /// <param name="MeanFlipFraction">Per hidden block (index = block), the predicted mean probability that an output bit differs
-/// from the error-free one, over neurons and images (including the effect of flipped inputs from the blocks before).</param>
+/// from the error-free one, over neurons and images, and for conv blocks over output positions (after pooling), including the
+/// effect of flipped inputs from the blocks before.</param>
 public sealed record AccuracyPropagation(double Accuracy, double[] CorrectProbability, double[] MeanFlipFraction);
 
 /// <summary>
 /// Predicts accuracy under independent weight bit errors without Monte-Carlo over error patterns, by propagating per-(neuron,
-/// image) flip probabilities block by block from the error-free activations. Dense models only (the MLPs); conv blocks throw
-/// <see cref="NotSupportedException"/>.
+/// image) flip probabilities block by block from the error-free activations. Dense blocks and 3x3 conv blocks with or without
+/// 2x2 max pooling (the MLPs and VGG3); the output block must be dense.
 /// </summary>
 /// <remarks>
 /// Approximations, in order:
 /// <list type="number">
-/// <item>Block 0 (8-bit pixels x): a' = a + 2D with D = -sum over flipped weights of w_i x_i. Its mean and variance are exact:
+/// <item>Dense block 0 (8-bit pixels x): a' = a + 2D with D = -sum over flipped weights of w_i x_i. Its mean and variance are exact:
 /// symmetric p gives E[D] = -p a and Var[D] = p(1-p) sum x_i^2; asymmetric rates give E[D] = -(p10 S+ - p01 S-) with
 /// S+- = (sum x_i +- a)/2, and Var[D] = p10(1-p10) sum_{w=+1} x_i^2 + p01(1-p01) sum_{w=-1} x_i^2. D is taken as normal, with a
 /// continuity correction of 1/2, and the flip probability follows from the threshold and its tie rule.</item>
@@ -42,10 +43,33 @@ public sealed record AccuracyPropagation(double Accuracy, double[] CorrectProbab
 /// stays the argmax (ties to the lowest index, with continuity correction), computed from the normal tails when their
 /// Bonferroni sum is below 1e-6, otherwise by integrating the normal with 256 antithetic samples drawn from a fixed per-image
 /// stream (deterministic; the sampling error averages out over images).</item>
+/// <item>Conv blocks (3x3, stride 1, zero padding, channels last) are dense blocks applied per output position over the position's
+/// in-map taps (the im2col view): a border position has fewer terms, padded taps contribute nothing. The engine max-pools the
+/// integer pre-activations before the threshold, so the pooled output is high (+1 ascending, -1 descending) iff some member
+/// position of its 2x2 window alone is: with tau = T (ascending) or T + 1 (descending), iff max a &gt;= tau. Without pooling a
+/// position is a window of its own. The pre-pool pre-activations are recomputed exactly and checked against the captured pooled
+/// ones (activations captured from another model are refused).</item>
+/// <item>Conv block 0 (pixels): its inputs are exact, so the pooled output of a window and channel depends only on which of that
+/// channel's n weights flip, and only on its live weights, those through which some member reads a non-zero pixel. A set S of
+/// flipped live weights has probability z prod_{t in S} rho_t with z = prod_t (1 - p_t), rho_t = p_t / (1 - p_t). Every set of
+/// one or two flips is enumerated exactly: it moves member u's pre-activation by -2 sum_{t in S} w_t x_ut, and counts if the
+/// pooled output changes (correlations between members and the tie rule included). The remaining mass
+/// rest = P(|S| &gt;= 3) = 1 - z (1 + e1 + e2) (e1, e2 the elementary symmetric sums of the rho_t) is approximated: member u's D
+/// conditioned on |S| &gt;= 3 is normal, with its exact conditional mean and variance (the unconditional moments minus the
+/// enumerated part, over rest) and continuity correction, and the members are pooled as if independent. rest below 1e-9 is
+/// dropped; the conditional moments are formed in single precision, so for rest below about 1e-6 they hold only a few digits,
+/// in a term weighted by rest.</item>
+/// <item>Hidden conv blocks (+-1 inputs): per pre-pool position the hidden dense approximation over its in-map taps (the input
+/// bits flip independently with their predicted q; exact mean and variance of D; normal with continuity correction) gives the
+/// probability that the position's own thresholded bit flips; the window's members are then pooled as if independent: a high
+/// window flips iff every high member flips and no other does, a low one iff any member flips. Ignored: the correlation of the
+/// members' changes (they share the channel's weights and overlapping inputs).</item>
+/// <item>The conv blocks evaluate their normal tails in single precision, SIMD over channels, with a Chebyshev erfc (relative
+/// error below 1e-5 in single precision).</item>
 /// </list>
 /// Predicted accuracy = mean over images of P(correct). Its error against Monte-Carlo is measured and reported, not assumed.
 /// </remarks>
-public static class AccuracyPrediction
+public static partial class AccuracyPrediction
 {
     private const int Chunk = 128;
     private const int Samples = 256;
@@ -75,15 +99,19 @@ public static class AccuracyPrediction
         if (data.Shape != model.InputShape) throw new ArgumentException($"the model reads {model.InputShape} images but the data has {data.Shape}");
         if (model.Blocks.Count < 2) throw new NotSupportedException("the propagation needs a hidden block before the output block");
         foreach (var b in model.Blocks)
-            if (b.Linear is not BinaryDense || b.Pool is not null)
-                throw new NotSupportedException($"block {b.Index} is a {b.Linear.Kind} block: the accuracy propagation covers dense models only");
+        {
+            if (b.Linear is not (BinaryDense or BinaryConv2d))
+                throw new NotSupportedException($"block {b.Index} is a {b.Linear.Kind} block: the accuracy propagation covers dense and 3x3 conv blocks");
+            if (b.IsOutput && (b.Linear is not BinaryDense || b.Pool is not null))
+                throw new NotSupportedException($"the output block is a {b.Linear.Kind} block: the accuracy propagation needs a dense output block without pooling");
+        }
         if (threads <= 0) threads = Environment.ProcessorCount;
 
         var ctx = new Context(model, data, captured, errors, forceGeneral);
         int count = data.Count, chunks = (count + Chunk - 1) / Chunk;
         var correct = new double[count];
         var flipSums = new double[chunks, model.Blocks.Count];
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+        void PropagateChunk(int c)
         {
             int m0 = c * Chunk, m1 = Math.Min(count, m0 + Chunk);
             float[]? q = null;
@@ -94,12 +122,24 @@ public static class AccuracyPrediction
                     ctx.Output(block, m0, m1, q!, correct);
                     break;
                 }
-                q = block.ReadsPixels ? ctx.PixelBlock(block, m0, m1) : ctx.HiddenBlock(block, m0, m1, q!);
+                q = block.Linear is BinaryConv2d conv ? ctx.ConvBlock(block, conv, m0, m1, q)
+                    : block.ReadsPixels ? ctx.PixelBlock(block, m0, m1)
+                    : ctx.HiddenBlock(block, m0, m1, q!);
                 double s = 0;
                 foreach (float v in q) s += v;
                 flipSums[c, block.Index] = s;
             }
-        });
+        }
+
+        try
+        {
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, PropagateChunk);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0 && e.InnerExceptions[0] is ArgumentException)
+        {
+            // Conv blocks find activations captured from another model only while they run; report that as the argument error it is.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         var flips = new double[model.Blocks.Count - 1];
         for (int b = 0; b < flips.Length; b++)
         {
@@ -110,7 +150,7 @@ public static class AccuracyPrediction
         return new AccuracyPropagation(count == 0 ? 0 : correct.Average(), correct, flips);
     }
 
-    private sealed class Context
+    private sealed partial class Context
     {
         private readonly BnnModel _model;
         private readonly ImageSet _data;
@@ -119,6 +159,8 @@ public static class AccuracyPrediction
         private readonly bool _symmetric;
         /// <summary>Per block, the weights as a float 0/1 matrix [out][in] (1 for a +1 weight); null where not needed.</summary>
         private readonly float[]?[] _ones;
+        private readonly ConvGeometry?[] _geometry;
+        private readonly System.Collections.Concurrent.ConcurrentBag<ConvBuffers>[] _convBuffers;
 
         public Context(BnnModel model, ImageSet data, InferenceResult captured, UniformBitErrors errors, bool forceGeneral)
         {
@@ -128,7 +170,9 @@ public static class AccuracyPrediction
             _p01 = errors.P01;
             _p10 = errors.P10;
             _symmetric = errors.IsSymmetric && !forceGeneral;
-            _ones = model.Blocks.Select(b => b.IsOutput || (b.ReadsPixels && _symmetric) ? null : OnesOf(b.Linear.Weights)).ToArray();
+            _ones = model.Blocks.Select(b => b.IsOutput || (b.ReadsPixels && (_symmetric || b.Linear is BinaryConv2d)) ? null : OnesOf(b.Linear.Weights)).ToArray();
+            _geometry = model.Blocks.Select(b => b.Linear is BinaryConv2d conv ? new ConvGeometry(b, conv) : null).ToArray();
+            _convBuffers = model.Blocks.Select(_ => new System.Collections.Concurrent.ConcurrentBag<ConvBuffers>()).ToArray();
         }
 
         private static float[] OnesOf(Bnn.Tensors.BitMatrix w)

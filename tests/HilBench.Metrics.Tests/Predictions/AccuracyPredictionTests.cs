@@ -1,3 +1,4 @@
+using HilBench.Bnn.Data;
 using HilBench.Bnn.Errors;
 using HilBench.Bnn.Inference;
 using HilBench.Bnn.Layers;
@@ -22,6 +23,22 @@ public class AccuracyPredictionTests
         Assert.That(result.MeanFlipFraction, Is.All.EqualTo(0));
         for (int m = 0; m < data.Count; m++)
             Assert.That(result.CorrectProbability[m], Is.EqualTo(captured.Predictions[m] == data.Labels[m] ? 1 : 0), $"image {m}");
+    }
+
+    [TestCase(0.05, 0.05, 0.176953125, 0.1692822267675714, 0.29629939702982666)]
+    [TestCase(0.02, 0.06, 0.16916015625, 0.1810193952589514, 0.2988707853933738)]
+    public void Dense_propagation_reproduces_its_reference_values(double p01, double p10, double accuracy, double flips0, double flips1)
+    {
+        // Reference values of the dense propagation for this seeded case: any change to the dense formulas shows here. They are
+        // bit-identical on the AVX2 and AVX-512 GEMM paths; the tolerance leaves room for the scalar path's rounding, which can also
+        // move single samples of the output integral (1/256 of one image's probability each).
+        var model = PredictionFixtures.SmallMlp(seed: 26);
+        var random = PredictionFixtures.RandomImages(model.InputShape, 200, seed: 5);
+        var clean = new InferenceEngine(model).Run(random.Pixels, random.Count, threads: 1);
+        var data = new ImageSet(model.InputShape, random.Pixels, clean.Predictions.Select(p => (byte)p).ToArray(), 10);
+        var result = AccuracyPrediction.Propagate(model, data, PredictionFixtures.Capture(model, data), new UniformBitErrors(p01, p10));
+        Assert.That(result.MeanFlipFraction, Is.EqualTo(new[] { flips0, flips1 }).Within(1e-6));
+        Assert.That(result.Accuracy, Is.EqualTo(accuracy).Within(2e-4));
     }
 
     [Test]
@@ -149,17 +166,30 @@ public class AccuracyPredictionTests
     }
 
     [Test]
-    public void Conv_models_are_not_supported_and_captured_activations_are_required()
+    public void A_conv_output_block_is_not_supported_and_captured_activations_are_required()
     {
-        var conv = ModelBuilder.FromSpec("conv4,pool,dense8,dense10", new TensorShape(6, 6, 1), new Random(2));
-        var data = PredictionFixtures.RandomImages(conv.InputShape, 5, seed: 1);
-        var captured = PredictionFixtures.Capture(conv, data);
-        Assert.That(() => AccuracyPrediction.Predict(conv, data, captured, new UniformBitErrors(0.1)),
-            Throws.TypeOf<NotSupportedException>().With.Message.Contains("dense models only"));
+        // A 3x3 conv on a 1x1 map makes a valid output block; the propagation needs a dense one.
+        var random = new Random(2);
+        var input = new TensorShape(1, 1, 4);
+        var convOut = new BnnModel(input, [
+            new BinaryDense(input, BitMatrix.Random(8, 4, random)),
+            new ThresholdLayer(TensorShape.Vector(8), new int[8], Enumerable.Repeat(true, 8).ToArray()),
+            new BinaryConv2d(new TensorShape(1, 1, 8), BitMatrix.Random(10, 72, random)),
+        ]);
+        var data = PredictionFixtures.RandomImages(input, 5, seed: 1);
+        Assert.That(() => AccuracyPrediction.Predict(convOut, data, PredictionFixtures.Capture(convOut, data), new UniformBitErrors(0.1)),
+            Throws.TypeOf<NotSupportedException>().With.Message.Contains("dense output block"));
 
         var mlp = PredictionFixtures.SmallMlp(seed: 25);
         var mlpData = PredictionFixtures.RandomImages(mlp.InputShape, 5, seed: 1);
         var plain = new InferenceEngine(mlp).Run(mlpData.Pixels, mlpData.Count);
         Assert.That(() => AccuracyPrediction.Predict(mlp, mlpData, plain, new UniformBitErrors(0.1)), Throws.ArgumentException);
+
+        // Conv blocks recompute their pre-pool pre-activations and refuse activations captured from another model.
+        var conv = ModelBuilder.FromSpec("conv4,pool,conv4,pool,dense8,dense10", new TensorShape(6, 6, 1), new Random(2));
+        var other = ModelBuilder.FromSpec("conv4,pool,conv4,pool,dense8,dense10", new TensorShape(6, 6, 1), new Random(3));
+        var convData = PredictionFixtures.RandomImages(conv.InputShape, 5, seed: 1);
+        Assert.That(() => AccuracyPrediction.Predict(conv, convData, PredictionFixtures.Capture(other, convData), new UniformBitErrors(0.1)),
+            Throws.ArgumentException.With.Message.Contains("do not match the model"));
     }
 }
