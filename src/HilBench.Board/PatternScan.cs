@@ -63,6 +63,24 @@ public static class PatternScan
         return new ScanPoint(point, applied, cells, read, length * 8, telemetry, client.Statistics - before, clock.Elapsed);
     }
 
+    /// <summary>
+    /// The whole measurement: the pattern written once, then every point <paramref name="repeats"/> times in the given order.
+    /// Each read goes into <paramref name="scans"/> (as repeat k, or null with one read per point) and to <paramref name="measured"/>
+    /// at once, so a caller can save it before the next read; if a read fails, what was measured is still in the list.
+    /// </summary>
+    public static void Run(BoardClient client, IReadOnlyList<OperatingPoint> points, int repeats, long address, long length, byte[] pattern,
+        List<(ScanPoint Scan, int? Repeat)> scans, Action<ScanPoint, int>? measured = null, CancellationToken cancel = default)
+    {
+        Prepare(client, address, length, pattern, cancel);
+        foreach (var point in points)
+            for (int k = 0; k < repeats; k++)
+            {
+                var scan = Measure(client, point, address, length, pattern, cancel);
+                scans.Add((scan, repeats > 1 ? k : null));
+                measured?.Invoke(scan, k);
+            }
+    }
+
     /// <summary>The points as a fault map (one read per point, repeat k as trial k when there are repeats), for --replay and calibration.</summary>
     public static FaultMap ToFaultMap(BoardDescription board, IReadOnlyList<(ScanPoint Scan, int? Repeat)> scans, string description)
     {

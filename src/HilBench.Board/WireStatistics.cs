@@ -21,5 +21,10 @@ public readonly record struct WireStatistics(
         a.Retries - b.Retries, a.Timeouts - b.Timeouts, a.DamagedReplies - b.DamagedReplies, a.StaleReplies - b.StaleReplies,
         a.Reconnects - b.Reconnects, a.LeaseRenewals - b.LeaseRenewals);
 
+    public static WireStatistics operator +(WireStatistics a, WireStatistics b) => new(
+        a.BytesSent + b.BytesSent, a.BytesReceived + b.BytesReceived, a.Requests + b.Requests, a.FramesSent + b.FramesSent,
+        a.Retries + b.Retries, a.Timeouts + b.Timeouts, a.DamagedReplies + b.DamagedReplies, a.StaleReplies + b.StaleReplies,
+        a.Reconnects + b.Reconnects, a.LeaseRenewals + b.LeaseRenewals);
+
     public long BytesOnTheWire => BytesSent + BytesReceived;
 }

@@ -205,21 +205,15 @@ public static class BoardCommand
             var scans = new List<(ScanPoint Scan, int? Repeat)>();
             using var cancel = new CtrlC();
             string? mapPath = r.GetValue(faultMap);
-            void SaveMap()
-            {
-                if (mapPath is not null)
-                    OutputFiles.WriteText(mapPath, PatternScan.ToFaultMap(client.Board, scans, $"{client.Board.Firmware}, pattern {r.GetValue(pattern)}").Save);
-            }
             var setup = client.Statistics;
             try
             {
-                PatternScan.Prepare(client, start, count, bytes, cancel.Token);
-                foreach (var p in points)
-                    for (int k = 0; k < n; k++)
-                    {
-                        scans.Add((PatternScan.Measure(client, p, start, count, bytes, cancel.Token), n > 1 ? k : null));
-                        SaveMap(); // what is measured stays, even if the board goes away
-                    }
+                // What is measured stays on disk, even if the board goes away.
+                PatternScan.Run(client, points, n, start, count, bytes, scans, (_, _) =>
+                {
+                    if (mapPath is not null)
+                        OutputFiles.WriteText(mapPath, PatternScan.ToFaultMap(client.Board, scans, $"{client.Board.Firmware}, pattern {r.GetValue(pattern)}").Save);
+                }, cancel.Token);
             }
             catch (OperationCanceledException)
             {
@@ -230,7 +224,7 @@ public static class BoardCommand
             {
                 throw new CliException($"{e.Message}; the {scans.Count} reads measured are in {mapPath}", e);
             }
-            var fill = scans.Count > 0 ? client.Statistics - setup - Sum(scans.Select(s => s.Scan.Wire)) : default;
+            var fill = scans.Count > 0 ? client.Statistics - setup - scans.Aggregate(default(WireStatistics), (sum, s) => sum + s.Scan.Wire) : default;
             if (r.GetValue(json))
             {
                 JsonOutput.Write(context, new JsonObject
@@ -276,11 +270,6 @@ public static class BoardCommand
         }));
         return command;
     }
-
-    private static WireStatistics Sum(IEnumerable<WireStatistics> all) =>
-        all.Aggregate(default(WireStatistics), (a, b) => new WireStatistics(a.BytesSent + b.BytesSent, a.BytesReceived + b.BytesReceived, a.Requests + b.Requests,
-            a.FramesSent + b.FramesSent, a.Retries + b.Retries, a.Timeouts + b.Timeouts, a.DamagedReplies + b.DamagedReplies, a.StaleReplies + b.StaleReplies,
-            a.Reconnects + b.Reconnects, a.LeaseRenewals + b.LeaseRenewals));
 
     private static Option<long> Address() => new("--address")
     {

@@ -115,30 +115,29 @@ public static class CalibrateCommand
         var maps = new MeasuredMaps(g, $"{client.Board.Firmware} on {client.Port}, pattern {pattern.Name}");
         context.WithStatus(json, "Measuring", status =>
         {
-            PatternScan.Prepare(client, 0, g.TotalBits / 8, fill, cancel.Token);
-            foreach (var point in points)
-                for (int k = 0; k < repeats; k++)
+            try
+            {
+                PatternScan.Run(client, points, repeats, 0, g.TotalBits / 8, fill, scans, (scan, k) =>
                 {
-                    status($"{point}, read {k + 1} of {repeats}");
-                    ScanPoint scan;
-                    try
-                    {
-                        scan = PatternScan.Measure(client, point, 0, g.TotalBits / 8, fill, cancel.Token);
-                    }
-                    catch (MemoryBackendException e) when (measuredPath is not null)
-                    {
-                        throw new CliException($"{e.Message}; the {scans.Count} reads measured are in {measuredPath} (calibrate from them with --dump {measuredPath} --format faultmap --geometry {g} --pattern {patternText})", e);
-                    }
-                    scans.Add((scan, k));
                     if (measuredPath is not null) OutputFiles.WriteText(measuredPath, PatternScan.ToFaultMap(client.Board, scans, maps.Description).Save);
                     var faults = scan.Cells.Select((c, i) =>
                     {
                         var a = g.Address(c);
                         return new MeasuredFault(a.Block, a.Row, a.Bit, scan.Read[i], !scan.Read[i]);
                     }).ToArray();
-                    maps.Add(new MeasuredRead(point, k, faults, pattern, $"{client.Port} at {point}, read {k}"));
-                    if (!json && !context.Interactive) context.Out.WriteLine($"{point} read {k}: {scan.Cells.Length:N0} faults, {scan.Wire.BytesOnTheWire:N0} bytes on the wire");
-                }
+                    maps.Add(new MeasuredRead(scan.Point, k, faults, pattern, $"{client.Port} at {scan.Point}, read {k}"));
+                    status($"{scan.Point}, read {k + 1} of {repeats} done");
+                    if (!json && !context.Interactive) context.Out.WriteLine($"{scan.Point} read {k}: {scan.Cells.Length:N0} faults, {scan.Wire.BytesOnTheWire:N0} bytes on the wire");
+                }, cancel.Token);
+            }
+            catch (OperationCanceledException e)
+            {
+                throw new CliException($"interrupted after {scans.Count} reads{(measuredPath is null ? "" : $"; they are in {measuredPath}")}", e);
+            }
+            catch (MemoryBackendException e) when (measuredPath is not null)
+            {
+                throw new CliException($"{e.Message}; the {scans.Count} reads measured are in {measuredPath} (calibrate from them with --dump {measuredPath} --format faultmap --geometry {g} --pattern {patternText})", e);
+            }
             return 0;
         });
         return maps;

@@ -6,8 +6,6 @@ using HilBench.Bnn.Inference;
 using HilBench.Bnn.Model;
 using HilBench.Memory;
 using HilBench.Memory.Backends;
-using HilBench.Memory.Geometry;
-using HilBench.Memory.Profiles;
 using HilBench.Metrics.Importance;
 using HilBench.Metrics.Margins;
 using HilBench.Metrics.Predictions;
