@@ -82,8 +82,10 @@ public static class MetricsCommand
                         ["histogram_counts"] = new JsonArray(x.Margins.HistogramCounts.Select(v => (JsonNode?)v).ToArray()),
                         ["importance_mean"] = x.Importance.AccuracyDrop.Average(),
                         ["in_variance"] = x.Importance.AccuracyVariance,
+                        ["in_variance_corrected"] = JsonOutput.Number(x.Importance.AccuracyVarianceCorrected),
                         ["in_cv"] = JsonOutput.Number(x.Importance.AccuracyCv),
                         ["in_margin_variance"] = x.Importance.MarginVariance,
+                        ["in_margin_variance_corrected"] = JsonOutput.Number(x.Importance.MarginVarianceCorrected),
                         ["in_margin_cv"] = JsonOutput.Number(x.Importance.MarginCv),
                     }).ToArray()),
                 });
@@ -93,11 +95,12 @@ public static class MetricsCommand
             if (readFrom is not null) context.Out.WriteLine($"memory    {readFrom}");
             context.Out.WriteLine($"images    {n:N0} for margins, {importanceData.Count:N0} for importances");
             context.Out.Flush();
-            var table = Formatting.Table(">block", ">neurons", ">fan-in", ">NL mean", ">median", ">5% quantile", ">flips to change", ">IN variance", ">IN cv", ">mean importance");
+            var table = Formatting.Table(">block", ">neurons", ">fan-in", ">NL mean", ">median", ">5% quantile", ">flips to change", ">IN variance", ">corrected", ">IN cv", ">mean importance");
             foreach (var (l, i) in rows)
                 Formatting.Row(table, l.Block.ToString(CultureInfo.InvariantCulture), l.Neurons.ToString(CultureInfo.InvariantCulture), l.FanIn.ToString(CultureInfo.InvariantCulture),
                     l.Mean.ToString("F4", CultureInfo.InvariantCulture), l.Median.ToString("F4", CultureInfo.InvariantCulture), l.Quantile5.ToString("F4", CultureInfo.InvariantCulture),
                     l.MeanFlipsToChange.ToString("F1", CultureInfo.InvariantCulture), i.AccuracyVariance.ToString("G3", CultureInfo.InvariantCulture),
+                    i.AccuracyVarianceCorrected.ToString("G3", CultureInfo.InvariantCulture),
                     i.AccuracyCv.ToString("F2", CultureInfo.InvariantCulture), i.AccuracyDrop.Average().ToString("G3", CultureInfo.InvariantCulture));
             context.Console.Write(table);
             return CliErrors.Success;

@@ -15,7 +15,7 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
         .Select(t => Bers.Where(b => b > 0).OrderBy(b => Math.Abs(Math.Log(b / t))).FirstOrDefault()).Where(b => b > 0).ToHashSet();
 
     /// <summary>Bumped when what a model result holds changes, so results of an older HilBench are measured again.</summary>
-    public const int ResultVersion = 2;
+    public const int ResultVersion = 3;
 
     /// <summary>A short fingerprint stored with every model result, compared on resume.</summary>
     public string Key() => string.Join("|", ResultVersion, string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
@@ -23,10 +23,14 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
         Profile ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), Chips, Board ?? "");
 }
 
-/// <summary>One hidden block's metrics: margins (NL), importances (IN) and the predicted and measured flip fraction.</summary>
+/// <summary>
+/// One hidden block's metrics: margins (NL), importances (IN, also with the sampling noise of the importances taken out,
+/// see <c>LayerImportance</c>) and the predicted and measured flip fraction.
+/// </summary>
 public sealed record LayerResult(int Block, string Kind, int Neurons, int FanIn,
     double NlMean, double NlMedian, double NlQuantile5, double[] HistogramEdges, long[] HistogramCounts, double MeanFlipsToChange,
     double ImportanceMean, double ImportanceVariance, double ImportanceCv, double MarginImportanceVariance, double MarginImportanceCv,
+    double ImportanceVarianceCorrected, double MarginImportanceVarianceCorrected,
     double? PredictedFlipFraction, double? MeasuredFlipFraction);
 
 /// <summary>Accuracy at one BER: Monte-Carlo mean and 95% interval, and the layer-by-layer prediction where the model allows one.</summary>

@@ -60,6 +60,7 @@ public static class ExperimentRunner
             layers.Add(new LayerResult(m.Block, model.Blocks[m.Block].Linear.Kind, m.Neurons, m.FanIn,
                 m.Mean, m.Median, m.Quantile5, m.HistogramEdges, m.HistogramCounts, m.MeanFlipsToChange,
                 importance.AccuracyDrop.Average(), importance.AccuracyVariance, importance.AccuracyCv, importance.MarginVariance, importance.MarginCv,
+                importance.AccuracyVarianceCorrected, importance.MarginVarianceCorrected,
                 predicted, measured));
         }
 

@@ -8,6 +8,8 @@ public static class StudyAnalysis
     public const string Auc = "normalised AUC";
     public const string MaxBer = "max BER within 1 point";
     public const string NlAveraged = "NL mean (hidden layers averaged)";
+    public const string InAveraged = "IN variance (hidden layers averaged)";
+    public const string InCorrectedAveraged = "IN variance, noise-corrected (averaged)";
 
     /// <summary>
     /// A layer's NL on the scale of binary layers: d/n is at most 1 where inputs are +-1, but up to 255 for the pixel
@@ -23,7 +25,8 @@ public static class StudyAnalysis
         var list = new List<(string, Func<ModelResult, double>)>
         {
             (NlAveraged, AveragedNl),
-            ("IN variance (hidden layers averaged)", m => m.Layers.Average(l => l.ImportanceVariance)),
+            (InAveraged, m => m.Layers.Average(l => l.ImportanceVariance)),
+            (InCorrectedAveraged, m => m.Layers.Average(l => l.ImportanceVarianceCorrected)),
             ("IN coefficient of variation (averaged)", m => m.Layers.Average(l => l.ImportanceCv)),
             ("IN margin-drop variance (averaged)", m => m.Layers.Average(l => l.MarginImportanceVariance)),
         };
@@ -34,6 +37,7 @@ public static class StudyAnalysis
             {
                 list.Add(($"NL mean, block {b}", m => m.Layers.First(l => l.Block == b).NlMean));
                 list.Add(($"IN variance, block {b}", m => m.Layers.First(l => l.Block == b).ImportanceVariance));
+                list.Add(($"IN variance noise-corrected, block {b}", m => m.Layers.First(l => l.Block == b).ImportanceVarianceCorrected));
             }
         }
         return list;

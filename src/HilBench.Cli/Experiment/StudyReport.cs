@@ -42,10 +42,11 @@ public static class StudyReport
     {
         OutputFiles.WriteText(Path.Combine(dir, "models.csv"), w =>
         {
-            w.WriteLine("model,group,architecture,bft,loss,clean_accuracy,auc,max_ber_within_1pt,nl_mean_avg,in_variance_avg,in_cv_avg,seconds");
+            w.WriteLine("model,group,architecture,bft,loss,clean_accuracy,auc,max_ber_within_1pt,nl_mean_avg,in_variance_avg,in_variance_corrected_avg,in_cv_avg,seconds");
             foreach (var m in models)
                 w.WriteLine(string.Join(",", m.Name, m.Group, m.Architecture, F(m.BftRate), m.Loss, F(m.CleanAccuracy), F(m.Auc), F(m.MaxBerWithinOnePoint),
-                    F(StudyAnalysis.AveragedNl(m)), F(m.Layers.Average(l => l.ImportanceVariance)), F(m.Layers.Average(l => l.ImportanceCv)), F(m.Seconds, "F1")));
+                    F(StudyAnalysis.AveragedNl(m)), F(m.Layers.Average(l => l.ImportanceVariance)), F(m.Layers.Average(l => l.ImportanceVarianceCorrected)),
+                    F(m.Layers.Average(l => l.ImportanceCv)), F(m.Seconds, "F1")));
         });
         OutputFiles.WriteText(Path.Combine(dir, "tolerance.csv"), w =>
         {
@@ -56,11 +57,12 @@ public static class StudyReport
         });
         OutputFiles.WriteText(Path.Combine(dir, "layers.csv"), w =>
         {
-            w.WriteLine("model,block,kind,neurons,fan_in,nl_mean,nl_median,nl_q05,mean_flips_to_change,importance_mean,importance_variance,importance_cv,margin_importance_variance,margin_importance_cv,predicted_flip_fraction,measured_flip_fraction");
+            w.WriteLine("model,block,kind,neurons,fan_in,nl_mean,nl_median,nl_q05,mean_flips_to_change,importance_mean,importance_variance,importance_variance_corrected,importance_cv,margin_importance_variance,margin_importance_variance_corrected,margin_importance_cv,predicted_flip_fraction,measured_flip_fraction");
             foreach (var m in models)
                 foreach (var l in m.Layers)
                     w.WriteLine(string.Join(",", m.Name, l.Block, l.Kind, l.Neurons, l.FanIn, F(l.NlMean), F(l.NlMedian), F(l.NlQuantile5), F(l.MeanFlipsToChange),
-                        F(l.ImportanceMean), F(l.ImportanceVariance), F(l.ImportanceCv), F(l.MarginImportanceVariance), F(l.MarginImportanceCv),
+                        F(l.ImportanceMean), F(l.ImportanceVariance), F(l.ImportanceVarianceCorrected), F(l.ImportanceCv),
+                        F(l.MarginImportanceVariance), F(l.MarginImportanceVarianceCorrected), F(l.MarginImportanceCv),
                         l.PredictedFlipFraction is { } a ? F(a) : "", l.MeasuredFlipFraction is { } b ? F(b) : ""));
         });
         OutputFiles.WriteText(Path.Combine(dir, "energy.csv"), w =>
@@ -92,16 +94,19 @@ public static class StudyReport
         var phases = models.SelectMany(m => m.Phases).GroupBy(p => p.Key).Select(g => $"{g.Key} {g.Sum(p => p.Value) / 60:F1} min").ToArray();
         if (phases.Length > 0) md.AppendLine($"Time by part, over all models: {string.Join(", ", phases)}.").AppendLine();
 
-        md.AppendLine("| model | BFT | loss | clean | AUC | max BER within 1 pt | NL (avg) | IN variance (avg) | IN cv (avg) |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| model | BFT | loss | clean | AUC | max BER within 1 pt | NL (avg) | IN variance (avg) | noise-corrected (avg) | IN cv (avg) |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var m in models)
             md.AppendLine($"| {m.Name} | {P(m.BftRate)} % | {m.Loss} | {P(m.CleanAccuracy)} % | {F(m.Auc, "F3")} | {F(m.MaxBerWithinOnePoint, "G3")} | " +
-                          $"{F(StudyAnalysis.AveragedNl(m), "F4")} | {F(m.Layers.Average(l => l.ImportanceVariance), "G3")} | {F(m.Layers.Average(l => l.ImportanceCv), "F2")} |");
+                          $"{F(StudyAnalysis.AveragedNl(m), "F4")} | {F(m.Layers.Average(l => l.ImportanceVariance), "G3")} | " +
+                          $"{F(m.Layers.Average(l => l.ImportanceVarianceCorrected), "G3")} | {F(m.Layers.Average(l => l.ImportanceCv), "F2")} |");
         md.AppendLine();
         md.AppendLine("AUC: area under the accuracy-vs-BER curve over the measured BERs, divided by clean accuracy times the BER span (1 = no loss). " +
                       "Max BER within 1 pt: the largest measured BER up to which the mean accuracy stays within one point of clean. " +
                       "NL: mean normalised margin d/n, averaged over the hidden layers (the pixel layer's divided by 255, its largest input, so that every layer is on the same 0..1 scale). IN: variance (and coefficient of variation) of the neuron importances " +
-                      "(accuracy drop when a neuron's output is inverted for every input).").AppendLine();
+                      "(accuracy drop when a neuron's output is inverted for every input). Noise-corrected: IN minus the part of it that the " +
+                      "finite evaluation set adds, since each importance is a mean over the images and carries sampling noise; it estimates the variance " +
+                      "the importances would have on unlimited data, and is negative where the neurons are equally important within that noise.").AppendLine();
 
         foreach (var group in models.GroupBy(m => m.Group).OrderBy(g => g.Key))
         {
@@ -137,11 +142,11 @@ public static class StudyReport
                           $"{F(c.Pearson, "F2")} ({F(c.PearsonLow, "F2")}..{F(c.PearsonHigh, "F2")}) |");
         md.AppendLine();
         foreach (var (group, members) in StudyAnalysis.Groups(models))
-            foreach (var (metric, get) in StudyAnalysis.MetricsOf(members, perBlock: false).Take(2))
+            foreach (var (metric, get) in StudyAnalysis.MetricsOf(members, perBlock: false).Take(3))
             {
                 var row = correlations.FirstOrDefault(c => c.Group == group && c.Metric == metric && c.Tolerance == StudyAnalysis.Auc);
                 if (row is null) continue;
-                string file = Plots.Scatter(dir, $"scatter_{group.Replace(' ', '_')}_{(metric.StartsWith("NL") ? "nl" : "in")}_auc", metric, StudyAnalysis.Auc,
+                string file = Plots.Scatter(dir, $"scatter_{group.Replace(' ', '_')}_{ScatterName(metric)}_auc", metric, StudyAnalysis.Auc,
                     members.Select(m => (m.Name, get(m), m.Auc)).ToArray(), row.Spearman, row.Pearson);
                 md.AppendLine($"![{metric} vs AUC, {group}]({file})").AppendLine();
             }
@@ -149,7 +154,15 @@ public static class StudyReport
         return md.ToString();
     }
 
-    /// <summary>Does NL rise and IN variance fall with the BFT rate (cross-entropy models only)? Exceptions are named.</summary>
+    private static string ScatterName(string metric) => metric switch
+    {
+        StudyAnalysis.NlAveraged => "nl",
+        StudyAnalysis.InAveraged => "in",
+        StudyAnalysis.InCorrectedAveraged => "in_corrected",
+        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "no scatter plot for this metric"),
+    };
+
+    /// <summary>Does NL rise and IN variance (raw and noise-corrected) fall with the BFT rate (cross-entropy models only)? Exceptions are named.</summary>
     private static string Trends(ModelResult[] members)
     {
         var bft = members.Where(m => m.Loss == "ce").OrderBy(m => m.BftRate).ToArray();
@@ -158,6 +171,7 @@ public static class StudyReport
         text.Append($"With the BFT rate ({string.Join(" -> ", bft.Select(m => P(m.BftRate) + " %"))}): ");
         text.Append("NL " + Monotone(bft, StudyAnalysis.AveragedNl, rising: true, "F4"));
         text.Append("; IN variance " + Monotone(bft, m => m.Layers.Average(l => l.ImportanceVariance), rising: false, "G3"));
+        text.Append("; noise-corrected IN variance " + Monotone(bft, m => m.Layers.Average(l => l.ImportanceVarianceCorrected), rising: false, "G3"));
         text.Append('.');
         return text.ToString();
     }

@@ -55,15 +55,14 @@ public static class NeuronImportance
         if (captured.Layers is null || captured.Count != data.Count || captured.Classes != model.Classes || captured.Layers.Count != model.Blocks.Count)
             throw new ArgumentException($"expected a run of this model on the {data.Count} images with captureLayers: true", nameof(captured));
 
-        var baseline = new OutputScores(1);
-        for (int x = 0; x < data.Count; x++) baseline.Add(0, captured.LogitsOf(x), data.Labels[x]);
+        var clean = new CleanScores(data.Count, captured.LogitsOf, data.Labels);
         var scores = PathFor(model, block) switch
         {
-            ImportancePath.LastHidden => LastHidden(model, data, block, captured, threads),
-            ImportancePath.NextHidden => NextHidden(model, data, block, captured, threads),
-            _ => Rerun(model, data, block, captured, threads),
+            ImportancePath.LastHidden => LastHidden(model, data, block, captured, clean, threads),
+            ImportancePath.NextHidden => NextHidden(model, data, block, captured, clean, threads),
+            _ => Rerun(model, data, block, captured, clean, threads),
         };
-        return scores.Finish(block, baseline.Correct[0], baseline.MarginSum[0], data.Count, model.LogitScale);
+        return scores.Finish(block, model.LogitScale);
     }
 
     /// <summary>
@@ -74,12 +73,11 @@ public static class NeuronImportance
     internal static LayerImportance ComputeNaive(BnnModel model, ImageSet data, int block)
     {
         Validate(model, data, block);
-        var baseline = new OutputScores(1);
-        var clean = ReferenceInference.Run(model, data.Pixels, data.Count);
-        for (int x = 0; x < data.Count; x++) baseline.Add(0, clean.LogitsOf(x), data.Labels[x]);
+        var reference = ReferenceInference.Run(model, data.Pixels, data.Count);
+        var clean = new CleanScores(data.Count, reference.LogitsOf, data.Labels);
         var t = model.Blocks[block].Threshold!;
         int layerIndex = model.Layers.ToList().IndexOf(t);
-        var scores = new OutputScores(t.Thresholds.Length);
+        var scores = new OutputScores(t.Thresholds.Length, clean);
         for (int j = 0; j < t.Thresholds.Length; j++)
         {
             var thresholds = (int[])t.Thresholds.Clone();
@@ -88,9 +86,9 @@ public static class NeuronImportance
             var layers = model.Layers.ToArray();
             layers[layerIndex] = new ThresholdLayer(t.InputShape, thresholds, ascending);
             var r = ReferenceInference.Run(new BnnModel(model.InputShape, layers, model.LogitScale), data.Pixels, data.Count);
-            for (int x = 0; x < data.Count; x++) scores.Add(j, r.LogitsOf(x), data.Labels[x]);
+            for (int x = 0; x < data.Count; x++) scores.Add(j, x, r.LogitsOf(x), data.Labels[x]);
         }
-        return scores.Finish(block, baseline.Correct[0], baseline.MarginSum[0], data.Count, model.LogitScale);
+        return scores.Finish(block, model.LogitScale);
     }
 
     /// <summary>
@@ -128,14 +126,15 @@ public static class NeuronImportance
     /// Runs <paramref name="body"/> over the images in chunks on up to <paramref name="threads"/> threads, each with
     /// its own totals, and adds them up (integer sums: the order does not matter).
     /// </summary>
-    private static OutputScores OverImages<TLocal>(int count, int neurons, int threads, Func<TLocal> init, Action<int, TLocal, OutputScores> body)
+    private static OutputScores OverImages<TLocal>(CleanScores clean, int neurons, int threads, Func<TLocal> init, Action<int, TLocal, OutputScores> body)
     {
-        var total = new OutputScores(neurons);
+        int count = clean.Images;
+        var total = new OutputScores(neurons, clean);
         var gate = new object();
         int chunk = Math.Max(1, Math.Min(64, count / (8 * threads) + 1));
         int chunks = (count + chunk - 1) / chunk;
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            () => (Local: init(), Scores: new OutputScores(neurons)),
+            () => (Local: init(), Scores: new OutputScores(neurons, clean)),
             (c, _, state) =>
             {
                 int end = Math.Min(count, (c + 1) * chunk);
@@ -164,12 +163,12 @@ public static class NeuronImportance
     /// (a) The block feeds the output layer. Inverting channel j flips inputs p*C+j of the output layer, which
     /// moves logit c by -2 W[c, i] o_i for each of them.
     /// </summary>
-    private static OutputScores LastHidden(BnnModel model, ImageSet data, int block, InferenceResult captured, int threads)
+    private static OutputScores LastHidden(BnnModel model, ImageSet data, int block, InferenceResult captured, CleanScores cleanScores, int threads)
     {
         var outs = captured.Layers![block].Outputs!;
         int channels = model.Blocks[block].OutputShape.Channels, size = outs.Columns, classes = model.Classes;
         var signs = SignsByColumn(model.Blocks[block + 1].Linear.Weights);
-        return OverImages(data.Count, channels, threads, () => (Delta: new int[channels * classes], Logits: new int[classes]),
+        return OverImages(cleanScores, channels, threads, () => (Delta: new int[channels * classes], Logits: new int[classes]),
             (x, local, scores) =>
             {
                 var (delta, logits) = local;
@@ -188,7 +187,7 @@ public static class NeuronImportance
                 {
                     var d = delta.AsSpan(j * classes, classes);
                     for (int c = 0; c < classes; c++) logits[c] = clean[c] + d[c];
-                    scores.Add(j, logits, label);
+                    scores.Add(j, x, logits, label);
                 }
             });
     }
@@ -200,7 +199,7 @@ public static class NeuronImportance
     /// (v_k XOR o), or of its complement, and each of them adds k's logit change -2 W[c,k] o_k to j's row of a
     /// per-image table. Each j is then scored from the clean logits plus its row.
     /// </summary>
-    private static OutputScores NextHidden(BnnModel model, ImageSet data, int block, InferenceResult captured, int threads)
+    private static OutputScores NextHidden(BnnModel model, ImageSet data, int block, InferenceResult captured, CleanScores cleanScores, int threads)
     {
         var outs = captured.Layers![block].Outputs!;
         var next = captured.Layers[block + 1];
@@ -212,7 +211,7 @@ public static class NeuronImportance
         var signs = SignsByColumn(model.Blocks[block + 2].Linear.Weights);
         ulong lastMask = neurons % 64 == 0 ? ulong.MaxValue : (1UL << (neurons % 64)) - 1;
 
-        return OverImages(data.Count, neurons, threads, () => new NextHiddenScratch(neurons, words, stride, classes),
+        return OverImages(cleanScores, neurons, threads, () => new NextHiddenScratch(neurons, words, stride, classes),
             (x, s, scores) =>
             {
                 var b = next.PreActivationsOf(x);
@@ -244,21 +243,14 @@ public static class NeuronImportance
 
                 var clean = captured.LogitsOf(x);
                 int label = data.Labels[x];
-                var (cleanTop, cleanMargin) = OutputScores.Score(clean);
-                bool cleanCorrect = cleanTop == label;
                 var logits = s.Logits;
                 for (int j = 0; j < neurons; j++)
                 {
-                    if ((s.Any[j >> 6] >> (j & 63) & 1UL) == 0)
-                    {
-                        if (cleanCorrect) scores.Correct[j]++;
-                        scores.MarginSum[j] += cleanMargin;
-                        continue;
-                    }
+                    if ((s.Any[j >> 6] >> (j & 63) & 1UL) == 0) continue; // no next-block neuron flips: the output is the clean one
                     var row = s.Delta.AsSpan(j * stride, stride);
                     for (int c = 0; c < classes; c++) logits[c] = clean[c] + row[c];
                     row.Clear();
-                    scores.Add(j, logits, label);
+                    scores.Add(j, x, logits, label);
                 }
             });
     }
@@ -283,14 +275,14 @@ public static class NeuronImportance
     }
 
     /// <summary>(c) Re-runs blocks l+1.. from the cached outputs of block l with channel j inverted at every position.</summary>
-    private static OutputScores Rerun(BnnModel model, ImageSet data, int block, InferenceResult captured, int threads)
+    private static OutputScores Rerun(BnnModel model, ImageSet data, int block, InferenceResult captured, CleanScores clean, int threads)
     {
         var outs = captured.Layers![block].Outputs!;
         int channels = model.Blocks[block].OutputShape.Channels;
         var engine = new InferenceEngine(model);
         var work = outs.Clone();
         var mask = new ulong[outs.WordsPerRow];
-        var scores = new OutputScores(channels);
+        var scores = new OutputScores(channels, clean);
         for (int j = 0; j < channels; j++)
         {
             Array.Clear(mask);
@@ -302,7 +294,7 @@ public static class NeuronImportance
                 for (int w = 0; w < row.Length; w++) row[w] ^= mask[w];
             }
             var result = engine.RunFrom(block + 1, work, threads);
-            for (int x = 0; x < data.Count; x++) scores.Add(j, result.LogitsOf(x), data.Labels[x]);
+            for (int x = 0; x < data.Count; x++) scores.Add(j, x, result.LogitsOf(x), data.Labels[x]);
         }
         return scores;
     }

@@ -46,6 +46,12 @@ public class NeuronImportanceTests
         Assert.That(r.AccuracyCv, Is.EqualTo(0.125 / 0.375).Within(1e-15));
         Assert.That(r.MarginVariance, Is.Zero);
         Assert.That(r.MarginCv, Is.Zero);
+        // Accuracy drops per image: h0 (0, 1, 1, 0), h1 (0, 1, 0, 0). Within-neuron variances (divisor 3) 1/3 and 1/4,
+        // mean 7/24; per-image means over neurons (0, 1, 0.5, 0) have variance 11/48; (7/24 - 11/48) / 4 = 1/64.
+        Assert.That(r.AccuracyNoise, Is.EqualTo(1.0 / 64).Within(1e-15));
+        Assert.That(r.AccuracyVarianceCorrected, Is.EqualTo(0).Within(1e-15), "two importances 0.25 apart on 4 images are within the noise");
+        // Margin drops are (2, 2, -2, 2) for both neurons: identical neurons, so the noise cancels and nothing is subtracted.
+        Assert.That(r.MarginNoise, Is.EqualTo(0).Within(1e-15));
         Assert.That(NeuronImportance.ComputeNaive(model, data, 0), Is.EqualTo(r).Using<LayerImportance>(SameImportance));
     }
 
@@ -155,5 +161,7 @@ public class NeuronImportanceTests
         && a.AccuracyVariance.Equals(b.AccuracyVariance)
         && a.AccuracyCv.Equals(b.AccuracyCv)
         && a.MarginVariance.Equals(b.MarginVariance)
-        && a.MarginCv.Equals(b.MarginCv);
+        && a.MarginCv.Equals(b.MarginCv)
+        && a.AccuracyNoise.Equals(b.AccuracyNoise)
+        && a.MarginNoise.Equals(b.MarginNoise);
 }
