@@ -173,6 +173,11 @@ public static class StudyReport
         text.Append("; IN variance " + Monotone(bft, m => m.Layers.Average(l => l.ImportanceVariance), rising: false, "G3"));
         text.Append("; noise-corrected IN variance " + Monotone(bft, m => m.Layers.Average(l => l.ImportanceVarianceCorrected), rising: false, "G3"));
         text.Append('.');
+        var noiseShare = bft.Select(m => 1 - m.Layers.Average(l => l.ImportanceVarianceCorrected) / m.Layers.Average(l => l.ImportanceVariance))
+            .Where(double.IsFinite).ToArray();
+        if (noiseShare.Length > 0)
+            text.Append($" The estimated sampling noise of the importances is {P(noiseShare.Min())} to {P(noiseShare.Max())} % of these models' raw IN variance " +
+                        "(over 100 % where the corrected variance is negative).");
         return text.ToString();
     }
 
