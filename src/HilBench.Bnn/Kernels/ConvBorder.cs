@@ -1,3 +1,4 @@
+using System.Numerics;
 using HilBench.Bnn.Tensors;
 
 namespace HilBench.Bnn.Kernels;
@@ -57,7 +58,10 @@ internal sealed class ConvBorder
             var corr = _perPosition[p];
             if (corr is null) continue;
             var row = a.Slice(p * outs, outs);
-            for (int o = 0; o < outs; o++) row[o] += corr[o];
+            int o = 0;
+            for (; o + Vector<int>.Count <= outs; o += Vector<int>.Count)
+                (new Vector<int>(row[o..]) + new Vector<int>(corr, o)).CopyTo(row[o..]);
+            for (; o < outs; o++) row[o] += corr[o];
         }
     }
 }

@@ -30,18 +30,42 @@ internal static class Im2Col
         return taps.ToArray();
     });
 
+    /// <summary>Pixels, any channel count: each patch row is the 3x3 neighbourhood, out-of-map taps zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pixels(ReadOnlySpan<byte> map, int height, int width, int channels, Span<byte> patches)
+    public static unsafe void Pixels(ReadOnlySpan<byte> map, int height, int width, int channels, Span<byte> patches)
     {
-        patches[..(height * width * 9 * channels)].Clear();
-        foreach (var (tap, source) in Taps(height, width))
+        int size = height * width * channels;
+        if (map.Length < size || patches.Length < 9 * size) throw new ArgumentException("map or patch buffer shorter than the feature map needs");
+        fixed (byte* m = map, p = patches)
         {
-            int from = source * channels, to = tap * channels;
-            // Few channels (the usual 1 or 3): a plain loop beats a memmove call per tap.
-            if (channels < 32)
-                for (int c = 0; c < channels; c++) patches[to + c] = map[from + c];
+            byte* dst = p;
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++)
+                {
+                    bool interior = x > 0 && x < width - 1;
+                    for (int kh = 0; kh < 3; kh++, dst += 3 * channels)
+                    {
+                        int iy = y + kh - 1;
+                        if ((uint)iy >= (uint)height) new Span<byte>(dst, 3 * channels).Clear();
+                        else if (interior) Copy(m + (iy * width + x - 1) * channels, dst, 3 * channels);
+                        else
+                            for (int kw = 0; kw < 3; kw++)
+                            {
+                                int ix = x + kw - 1;
+                                if ((uint)ix < (uint)width) Copy(m + (iy * width + ix) * channels, dst + kw * channels, channels);
+                                else new Span<byte>(dst + kw * channels, channels).Clear();
+                            }
+                    }
+                }
+        }
+
+        // A row of the 3x3 window is contiguous in the map. Few bytes (1 or 3 channels): a plain loop beats a memmove call.
+        static void Copy(byte* src, byte* dst, int count)
+        {
+            if (count < 32)
+                for (int c = 0; c < count; c++) dst[c] = src[c];
             else
-                map.Slice(from, channels).CopyTo(patches.Slice(to, channels));
+                Buffer.MemoryCopy(src, dst, count, count);
         }
     }
 
@@ -49,9 +73,42 @@ internal static class Im2Col
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Bits(ReadOnlySpan<ulong> map, int height, int width, int channels, Span<ulong> patches, int patchWords)
     {
+        if ((channels & 63) == 0)
+        {
+            WordAlignedBits(map, height, width, channels >> 6, patches, patchWords);
+            return;
+        }
         patches[..(height * width * patchWords)].Clear();
         foreach (var (tap, source) in Taps(height, width))
             CopyBits(map, source * channels, patches.Slice(tap / 9 * patchWords, patchWords), tap % 9 * channels, channels);
+    }
+
+    /// <summary>Whole words per position (channels a multiple of 64, as in the VGG3): taps are word copies.</summary>
+    private static void WordAlignedBits(ReadOnlySpan<ulong> map, int height, int width, int wordsPerPosition, Span<ulong> patches, int patchWords)
+    {
+        int cw = wordsPerPosition;
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                var patch = patches.Slice((y * width + x) * patchWords, patchWords);
+                for (int kh = 0; kh < 3; kh++)
+                {
+                    int iy = y + kh - 1;
+                    for (int kw = 0; kw < 3; kw++)
+                    {
+                        int ix = x + kw - 1;
+                        int to = (kh * 3 + kw) * cw;
+                        if ((uint)iy < (uint)height && (uint)ix < (uint)width)
+                        {
+                            int from = (iy * width + ix) * cw;
+                            for (int k = 0; k < cw; k++) patch[to + k] = map[from + k];
+                        }
+                        else
+                            for (int k = 0; k < cw; k++) patch[to + k] = 0;
+                    }
+                }
+                patch[(9 * cw)..].Clear();
+            }
     }
 
     /// <summary>Float version for training: padded taps stay 0, so the weight gradient sees exactly the valid taps.</summary>

@@ -114,6 +114,16 @@ public class KernelEquivalenceTests
         AssertSameAsReference(model, count: 6, seed: h + w + c);
     }
 
+    /// <summary>Binary convs whose input channels fill whole words (64, 128) gather taps as word copies; maps down to 1x1 have every kind of border.</summary>
+    [TestCase("conv64,conv128,conv64,dense4", 1, 1)]
+    [TestCase("conv64,conv128,conv64,dense4", 2, 3)]
+    [TestCase("conv128,pool,conv64,conv7,dense3", 6, 5)]
+    public void WordAlignedConvChannelsMatchReference(string spec, int h, int w)
+    {
+        var model = ModelBuilder.FromSpec(spec, new TensorShape(h, w, 2), new Random(h * 10 + w));
+        AssertSameAsReference(model, count: 5, seed: h + w);
+    }
+
     [Test]
     public void EmptyBatchGivesEmptyResult()
     {
