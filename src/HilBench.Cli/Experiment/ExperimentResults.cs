@@ -11,8 +11,16 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
     /// The BERs the accuracy is predicted at: the measured ones nearest 1%, 5%, 10% and 20% (a propagation costs about as much as
     /// a few Monte-Carlo patterns, so not every point of a fine curve gets one).
     /// </summary>
-    public IReadOnlySet<double> PredictedBers => new[] { 0.01, 0.05, 0.1, 0.2 }
-        .Select(t => Bers.Where(b => b > 0).OrderBy(b => Math.Abs(Math.Log(b / t))).FirstOrDefault()).Where(b => b > 0).ToHashSet();
+    public IReadOnlySet<double> PredictedBers => new[] { 0.01, 0.05, 0.1, 0.2 }.Select(Nearest).Where(b => b > 0).ToHashSet();
+
+    /// <summary>
+    /// The one BER a conv model's accuracy is predicted at (its propagation costs about 20 Monte-Carlo patterns): the measured
+    /// BER nearest <see cref="PredictionBer"/>; 0 when there is none.
+    /// </summary>
+    public double ConvPredictedBer => PredictionBer > 0 ? Nearest(PredictionBer) : 0;
+
+    /// <summary>The measured nonzero BER nearest <paramref name="target"/> on a log scale (0 when none is measured).</summary>
+    private double Nearest(double target) => Bers.Where(b => b > 0).OrderBy(b => Math.Abs(Math.Log(b / target))).FirstOrDefault();
 
     /// <summary>Bumped when what a model result holds changes, so results of an older HilBench are measured again.</summary>
     public const int ResultVersion = 3;

@@ -96,7 +96,7 @@ public static class ExperimentRunner
     /// propagation costs about 20 Monte-Carlo patterns, only at the prediction BER (when it is measured), to keep the study short.
     /// </summary>
     private static bool Predicted(BnnModel model, ExperimentSettings settings, double ber) =>
-        ber == 0 || (model.Blocks.Any(b => b.Linear is not Bnn.Layers.BinaryDense) ? ber == settings.PredictionBer : settings.PredictedBers.Contains(ber));
+        ber == 0 || (model.Blocks.Any(b => b.Linear is not Bnn.Layers.BinaryDense) ? ber == settings.ConvPredictedBer : settings.PredictedBers.Contains(ber));
 
     private static double? Predict(BnnModel model, ImageSet data, InferenceResult captured, double ber)
     {
