@@ -59,6 +59,15 @@ public sealed class StudyCommandTests
         Assert.That(correlations, Is.Not.Empty);
         foreach (var key in new[] { "metric", "tolerance", "spearman", "pearson" })
             Assert.That(correlations[0].TryGetProperty(key, out _), Is.True, key);
+        // Metric names such as "NL mean, block 0" hold commas: the CSV quotes them, so every row parses to the header's fields.
+        using (var csv = new Microsoft.VisualBasic.FileIO.TextFieldParser(Path.Combine(outDir, "correlations.csv")) { Delimiters = [","], HasFieldsEnclosedInQuotes = true })
+        {
+            var rows = new List<string[]>();
+            while (!csv.EndOfData) rows.Add(csv.ReadFields()!);
+            Assert.That(rows.Select(r => r.Length), Is.All.EqualTo(10));
+            Assert.That(rows.Select(r => r[1]), Does.Contain("NL mean, block 0"));
+            Assert.That(rows.Count - 1, Is.EqualTo(correlations.Length));
+        }
         var models = results.RootElement.GetProperty("models").EnumerateArray().ToArray();
         Assert.That(models.Select(m => m.GetProperty("curve").GetArrayLength()), Is.All.EqualTo(3));
         Assert.That(models.Select(m => m.GetProperty("energy").GetArrayLength()), Is.All.EqualTo(2));

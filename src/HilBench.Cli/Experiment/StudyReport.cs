@@ -36,6 +36,10 @@ public static class StudyReport
 
     private static string F(double v, string format = "G4") => double.IsFinite(v) ? v.ToString(format, Inv) : "";
 
+    /// <summary>A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break, as metric names like "NL mean, block 0" do.</summary>
+    internal static string Csv(string field) =>
+        field.IndexOfAny([',', '"', '\n', '\r']) < 0 ? field : "\"" + field.Replace("\"", "\"\"") + "\"";
+
     private static string P(double v) => double.IsFinite(v) ? (v * 100).ToString("F1", Inv) : "-";
 
     private static void WriteCsv(string dir, IReadOnlyList<ModelResult> models, IReadOnlyList<CorrelationRow> correlations)
@@ -44,7 +48,7 @@ public static class StudyReport
         {
             w.WriteLine("model,group,architecture,bft,loss,clean_accuracy,auc,max_ber_within_1pt,nl_mean_avg,in_variance_avg,in_variance_corrected_avg,in_cv_avg,seconds");
             foreach (var m in models)
-                w.WriteLine(string.Join(",", m.Name, m.Group, m.Architecture, F(m.BftRate), m.Loss, F(m.CleanAccuracy), F(m.Auc), F(m.MaxBerWithinOnePoint),
+                w.WriteLine(string.Join(",", Csv(m.Name), m.Group, m.Architecture, F(m.BftRate), m.Loss, F(m.CleanAccuracy), F(m.Auc), F(m.MaxBerWithinOnePoint),
                     F(StudyAnalysis.AveragedNl(m)), F(m.Layers.Average(l => l.ImportanceVariance)), F(m.Layers.Average(l => l.ImportanceVarianceCorrected)),
                     F(m.Layers.Average(l => l.ImportanceCv)), F(m.Seconds, "F1")));
         });
@@ -53,14 +57,14 @@ public static class StudyReport
             w.WriteLine("model,ber,accuracy_mean,accuracy_ci95_low,accuracy_ci95_high,predicted_accuracy");
             foreach (var m in models)
                 foreach (var p in m.Curve)
-                    w.WriteLine(string.Join(",", m.Name, F(p.Ber), F(p.Mean), F(p.Low), F(p.High), p.Predicted is { } x ? F(x) : ""));
+                    w.WriteLine(string.Join(",", Csv(m.Name), F(p.Ber), F(p.Mean), F(p.Low), F(p.High), p.Predicted is { } x ? F(x) : ""));
         });
         OutputFiles.WriteText(Path.Combine(dir, "layers.csv"), w =>
         {
             w.WriteLine("model,block,kind,neurons,fan_in,nl_mean,nl_median,nl_q05,mean_flips_to_change,importance_mean,importance_variance,importance_variance_corrected,importance_cv,margin_importance_variance,margin_importance_variance_corrected,margin_importance_cv,predicted_flip_fraction,measured_flip_fraction");
             foreach (var m in models)
                 foreach (var l in m.Layers)
-                    w.WriteLine(string.Join(",", m.Name, l.Block, l.Kind, l.Neurons, l.FanIn, F(l.NlMean), F(l.NlMedian), F(l.NlQuantile5), F(l.MeanFlipsToChange),
+                    w.WriteLine(string.Join(",", Csv(m.Name), l.Block, l.Kind, l.Neurons, l.FanIn, F(l.NlMean), F(l.NlMedian), F(l.NlQuantile5), F(l.MeanFlipsToChange),
                         F(l.ImportanceMean), F(l.ImportanceVariance), F(l.ImportanceVarianceCorrected), F(l.ImportanceCv),
                         F(l.MarginImportanceVariance), F(l.MarginImportanceVarianceCorrected), F(l.MarginImportanceCv),
                         l.PredictedFlipFraction is { } a ? F(a) : "", l.MeasuredFlipFraction is { } b ? F(b) : ""));
@@ -70,13 +74,13 @@ public static class StudyReport
             w.WriteLine("model,op,voltage,ber,accuracy_mean,accuracy_ci95_low,accuracy_ci95_high,energy_saving");
             foreach (var m in models)
                 foreach (var e in m.Energy)
-                    w.WriteLine(string.Join(",", m.Name, e.Op.Replace(',', ';'), F(e.Voltage), F(e.Ber), F(e.Mean), F(e.Low), F(e.High), e.Saving is { } s ? F(s) : ""));
+                    w.WriteLine(string.Join(",", Csv(m.Name), e.Op.Replace(',', ';'), F(e.Voltage), F(e.Ber), F(e.Mean), F(e.Low), F(e.High), e.Saving is { } s ? F(s) : ""));
         });
         OutputFiles.WriteText(Path.Combine(dir, "correlations.csv"), w =>
         {
             w.WriteLine("group,metric,tolerance,n,pearson,pearson_low,pearson_high,spearman,spearman_low,spearman_high");
             foreach (var c in correlations)
-                w.WriteLine(string.Join(",", c.Group, c.Metric, c.Tolerance, c.N, F(c.Pearson), F(c.PearsonLow), F(c.PearsonHigh), F(c.Spearman), F(c.SpearmanLow), F(c.SpearmanHigh)));
+                w.WriteLine(string.Join(",", Csv(c.Group), Csv(c.Metric), Csv(c.Tolerance), c.N, F(c.Pearson), F(c.PearsonLow), F(c.PearsonHigh), F(c.Spearman), F(c.SpearmanLow), F(c.SpearmanHigh)));
         });
     }
 
