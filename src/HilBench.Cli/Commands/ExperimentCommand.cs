@@ -179,8 +179,8 @@ public static class ExperimentCommand
         foreach (var m in results)
             Formatting.Row(table, m.Name, Formatting.Percent(m.CleanAccuracy), m.Auc.ToString("F3", CultureInfo.InvariantCulture),
                 m.MaxBerWithinOnePoint.ToString("G3", CultureInfo.InvariantCulture), StudyAnalysis.AveragedNl(m).ToString("F4", CultureInfo.InvariantCulture),
-                m.Layers.Average(l => l.ImportanceVariance).ToString("G3", CultureInfo.InvariantCulture),
-                m.Layers.Average(l => l.ImportanceVarianceCorrected).ToString("G3", CultureInfo.InvariantCulture));
+                StudyAnalysis.AveragedIn(m).ToString("G3", CultureInfo.InvariantCulture),
+                StudyAnalysis.AveragedInCorrected(m).ToString("G3", CultureInfo.InvariantCulture));
         context.Console.Write(table);
         context.Out.WriteLine($"{results.Count} models ({reused} kept from an earlier run) in {watch.Elapsed.TotalMinutes:F1} min");
         context.Out.WriteLine($"report: {Formatting.DisplayPath(report)}");

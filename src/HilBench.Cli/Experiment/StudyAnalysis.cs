@@ -19,14 +19,20 @@ public static class StudyAnalysis
 
     public static double AveragedNl(ModelResult m) => m.Layers.Average(ScaledNl);
 
+    /// <summary>IN variance averaged over the hidden layers.</summary>
+    public static double AveragedIn(ModelResult m) => m.Layers.Average(l => l.ImportanceVariance);
+
+    /// <summary>Noise-corrected IN variance averaged over the hidden layers.</summary>
+    public static double AveragedInCorrected(ModelResult m) => m.Layers.Average(l => l.ImportanceVarianceCorrected);
+
     /// <summary>Metrics of a model by name: per hidden block (where every model of the group has that block) and averaged over hidden blocks.</summary>
     public static IReadOnlyList<(string Name, Func<ModelResult, double> Get)> MetricsOf(IReadOnlyList<ModelResult> models, bool perBlock)
     {
         var list = new List<(string, Func<ModelResult, double>)>
         {
             (NlAveraged, AveragedNl),
-            (InAveraged, m => m.Layers.Average(l => l.ImportanceVariance)),
-            (InCorrectedAveraged, m => m.Layers.Average(l => l.ImportanceVarianceCorrected)),
+            (InAveraged, AveragedIn),
+            (InCorrectedAveraged, AveragedInCorrected),
             ("IN coefficient of variation (averaged)", m => m.Layers.Average(l => l.ImportanceCv)),
             ("IN margin-drop variance (averaged)", m => m.Layers.Average(l => l.MarginImportanceVariance)),
         };

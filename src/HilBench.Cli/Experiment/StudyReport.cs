@@ -49,7 +49,7 @@ public static class StudyReport
             w.WriteLine("model,group,architecture,bft,loss,clean_accuracy,auc,max_ber_within_1pt,nl_mean_avg,in_variance_avg,in_variance_corrected_avg,in_cv_avg,seconds");
             foreach (var m in models)
                 w.WriteLine(string.Join(",", Csv(m.Name), m.Group, m.Architecture, F(m.BftRate), m.Loss, F(m.CleanAccuracy), F(m.Auc), F(m.MaxBerWithinOnePoint),
-                    F(StudyAnalysis.AveragedNl(m)), F(m.Layers.Average(l => l.ImportanceVariance)), F(m.Layers.Average(l => l.ImportanceVarianceCorrected)),
+                    F(StudyAnalysis.AveragedNl(m)), F(StudyAnalysis.AveragedIn(m)), F(StudyAnalysis.AveragedInCorrected(m)),
                     F(m.Layers.Average(l => l.ImportanceCv)), F(m.Seconds, "F1")));
         });
         OutputFiles.WriteText(Path.Combine(dir, "tolerance.csv"), w =>
@@ -102,8 +102,8 @@ public static class StudyReport
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var m in models)
             md.AppendLine($"| {m.Name} | {P(m.BftRate)} % | {m.Loss} | {P(m.CleanAccuracy)} % | {F(m.Auc, "F3")} | {F(m.MaxBerWithinOnePoint, "G3")} | " +
-                          $"{F(StudyAnalysis.AveragedNl(m), "F4")} | {F(m.Layers.Average(l => l.ImportanceVariance), "G3")} | " +
-                          $"{F(m.Layers.Average(l => l.ImportanceVarianceCorrected), "G3")} | {F(m.Layers.Average(l => l.ImportanceCv), "F2")} |");
+                          $"{F(StudyAnalysis.AveragedNl(m), "F4")} | {F(StudyAnalysis.AveragedIn(m), "G3")} | " +
+                          $"{F(StudyAnalysis.AveragedInCorrected(m), "G3")} | {F(m.Layers.Average(l => l.ImportanceCv), "F2")} |");
         md.AppendLine();
         md.AppendLine("AUC: area under the accuracy-vs-BER curve over the measured BERs, divided by clean accuracy times the BER span (1 = no loss). " +
                       "Max BER within 1 pt: the largest measured BER up to which the mean accuracy stays within one point of clean. " +
@@ -174,10 +174,10 @@ public static class StudyReport
         var text = new StringBuilder();
         text.Append($"With the BFT rate ({string.Join(" -> ", bft.Select(m => P(m.BftRate) + " %"))}): ");
         text.Append("NL " + Monotone(bft, StudyAnalysis.AveragedNl, rising: true, "F4"));
-        text.Append("; IN variance " + Monotone(bft, m => m.Layers.Average(l => l.ImportanceVariance), rising: false, "G3"));
-        text.Append("; noise-corrected IN variance " + Monotone(bft, m => m.Layers.Average(l => l.ImportanceVarianceCorrected), rising: false, "G3"));
+        text.Append("; IN variance " + Monotone(bft, StudyAnalysis.AveragedIn, rising: false, "G3"));
+        text.Append("; noise-corrected IN variance " + Monotone(bft, StudyAnalysis.AveragedInCorrected, rising: false, "G3"));
         text.Append('.');
-        var noiseShare = bft.Select(m => 1 - m.Layers.Average(l => l.ImportanceVarianceCorrected) / m.Layers.Average(l => l.ImportanceVariance))
+        var noiseShare = bft.Select(m => 1 - StudyAnalysis.AveragedInCorrected(m) / StudyAnalysis.AveragedIn(m))
             .Where(double.IsFinite).ToArray();
         if (noiseShare.Length > 0)
             text.Append($" The estimated sampling noise of the importances is {P(noiseShare.Min())} to {P(noiseShare.Max())} % of these models' raw IN variance " +

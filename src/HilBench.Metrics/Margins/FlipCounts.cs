@@ -178,31 +178,10 @@ internal static class FlipCounts
             _inputs = inputs;
             _in = conv.InputShape;
             _outs = conv.Outputs;
-            int positions = _in.Height * _in.Width, pw = conv.Weights.WordsPerRow, cin = _in.Channels;
-            _validTerms = new int[positions];
-            _validMask = new ulong[positions * pw];
-            _taps = new (int, int)[positions][];
-            for (int y = 0; y < _in.Height; y++)
-                for (int x = 0; x < _in.Width; x++)
-                {
-                    int p = y * _in.Width + x;
-                    var list = new List<(int, int)>();
-                    for (int kh = 0; kh < 3; kh++)
-                        for (int kw = 0; kw < 3; kw++)
-                        {
-                            int iy = y + kh - 1, ix = x + kw - 1;
-                            if ((uint)iy >= (uint)_in.Height || (uint)ix >= (uint)_in.Width) continue;
-                            int tap = kh * 3 + kw;
-                            list.Add((tap, iy * _in.Width + ix));
-                            for (int c = 0; c < cin; c++)
-                            {
-                                int bit = tap * cin + c;
-                                _validMask[p * pw + (bit >> 6)] |= 1UL << (bit & 63);
-                            }
-                        }
-                    _taps[p] = list.ToArray();
-                    _validTerms[p] = list.Count * cin;
-                }
+            var taps = new ConvTaps(conv);
+            _validTerms = taps.ValidTerms;
+            _validMask = taps.ValidMask;
+            _taps = taps.Taps;
             _signs = new sbyte[pixels is null ? 0 : _outs * conv.FanIn];
             _signsByColumn = new int[_signs.Length];
             for (int o = 0; o < _outs && pixels is not null; o++)

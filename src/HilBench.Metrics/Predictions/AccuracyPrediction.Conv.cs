@@ -3,6 +3,7 @@ using HilBench.Bnn.Layers;
 using HilBench.Bnn.Model;
 using HilBench.Bnn.Tensors;
 using HilBench.Bnn.Training;
+using HilBench.Metrics.Margins;
 
 namespace HilBench.Metrics.Predictions;
 
@@ -38,33 +39,8 @@ public static partial class AccuracyPrediction
     {
         public ConvGeometry(BnnBlock block, BinaryConv2d conv)
         {
+            Input = new ConvTaps(conv);
             var s = conv.InputShape;
-            Positions = s.Height * s.Width;
-            PatchWords = conv.Weights.WordsPerRow;
-            Taps = new (int Tap, int Source)[Positions][];
-            ValidTerms = new int[Positions];
-            ValidMask = new ulong[Positions * PatchWords];
-            for (int y = 0; y < s.Height; y++)
-                for (int x = 0; x < s.Width; x++)
-                {
-                    int p = y * s.Width + x;
-                    var taps = new List<(int, int)>();
-                    for (int kh = 0; kh < 3; kh++)
-                        for (int kw = 0; kw < 3; kw++)
-                        {
-                            int iy = y + kh - 1, ix = x + kw - 1;
-                            if ((uint)iy >= (uint)s.Height || (uint)ix >= (uint)s.Width) continue; // zero padding: no term
-                            int tap = kh * 3 + kw;
-                            taps.Add((tap, iy * s.Width + ix));
-                            for (int c = 0; c < s.Channels; c++)
-                            {
-                                int bit = tap * s.Channels + c;
-                                ValidMask[p * PatchWords + (bit >> 6)] |= 1UL << (bit & 63);
-                            }
-                        }
-                    Taps[p] = taps.ToArray();
-                    ValidTerms[p] = taps.Count * s.Channels;
-                }
             var o = block.OutputShape;
             Windows = new int[o.Height * o.Width][];
             for (int oy = 0; oy < o.Height; oy++)
@@ -74,18 +50,8 @@ public static partial class AccuracyPrediction
                         : [2 * oy * s.Width + 2 * ox, 2 * oy * s.Width + 2 * ox + 1, (2 * oy + 1) * s.Width + 2 * ox, (2 * oy + 1) * s.Width + 2 * ox + 1];
         }
 
-        public int Positions { get; }
-
-        public int PatchWords { get; }
-
-        /// <summary>Per position, its in-map taps (index kh*3+kw) and the input position each reads.</summary>
-        public (int Tap, int Source)[][] Taps { get; }
-
-        /// <summary>Per position, the number of terms: in-map taps times input channels (the fan-in away from the border).</summary>
-        public int[] ValidTerms { get; }
-
-        /// <summary>Per position, the patch words with the bits of the in-map taps set.</summary>
-        public ulong[] ValidMask { get; }
+        /// <summary>The taps each pre-pool position reads.</summary>
+        public ConvTaps Input { get; }
 
         /// <summary>Per output position (after pooling), the pre-pool positions whose maximum it takes (one without pooling).</summary>
         public int[][] Windows { get; }
@@ -133,7 +99,7 @@ public static partial class AccuracyPrediction
         private float[] BinaryConv(BnnBlock block, BinaryConv2d conv, int m0, int m1, float[] qIn)
         {
             var geo = _geometry[block.Index]!;
-            int c = m1 - m0, n = conv.FanIn, outs = conv.Outputs, positions = geo.Positions, padded = Padded(outs);
+            int c = m1 - m0, n = conv.FanIn, outs = conv.Outputs, positions = geo.Input.Positions, padded = Padded(outs);
             int cin = conv.InputShape.Channels, inSize = conv.InputShape.Size, outSize = block.OutputShape.Size;
             int sources = conv.InputShape.Height * conv.InputShape.Width;
             int cols = _symmetric ? 1 : 2;
@@ -148,7 +114,7 @@ public static partial class AccuracyPrediction
             var (v1, v2, s1, s2) = (buffers.V1, buffers.V2, buffers.S1, buffers.S2);
             var (rows, g, sum1, sum2, pre) = (buffers.Rows, buffers.G, buffers.Sum1, buffers.Sum2, buffers.Pre);
             var (a, mean, sd, member) = (buffers.A, buffers.Mean, buffers.Sd, buffers.Member);
-            var patch = new ulong[geo.PatchWords];
+            var patch = new ulong[geo.Input.PatchWords];
             var tau = TauOf(t, padded);
             var q = new float[c * outSize];
             var ones = _ones[block.Index]!;
@@ -191,7 +157,7 @@ public static partial class AccuracyPrediction
                         var r2 = cols == 2 ? rows.AsSpan((at * cols + 1) * n, n) : default;
                         double a1 = 0, a2 = 0;
                         Array.Clear(patch);
-                        foreach (var (tap, source) in geo.Taps[pos])
+                        foreach (var (tap, source) in geo.Input.Taps[pos])
                         {
                             int from = source * cin, to = tap * cin;
                             v1.AsSpan(from, cin).CopyTo(r1[to..]);
@@ -203,13 +169,13 @@ public static partial class AccuracyPrediction
                         sum1[at] = a1;
                         sum2[at] = a2;
                         // Exact a over the in-map taps: n_valid - 2 popcount((w XOR x) AND valid).
-                        var mask = geo.ValidMask.AsSpan(pos * geo.PatchWords, geo.PatchWords);
+                        var mask = geo.Input.ValidMask.AsSpan(pos * geo.Input.PatchWords, geo.Input.PatchWords);
                         for (int o = 0; o < outs; o++)
                         {
                             var w = conv.Weights.Row(o);
                             int differ = 0;
                             for (int k = 0; k < patch.Length; k++) differ += BitOperations.PopCount((w[k] ^ patch[k]) & mask[k]);
-                            pre[at * padded + o] = geo.ValidTerms[pos] - 2 * differ;
+                            pre[at * padded + o] = geo.Input.ValidTerms[pos] - 2 * differ;
                         }
                     }
                 }
@@ -559,7 +525,7 @@ public static partial class AccuracyPrediction
             for (int u = 0; u < _members; u++)
             {
                 int sx = 0, sx2 = 0;
-                foreach (var (tap, source) in geo.Taps[members[u]])
+                foreach (var (tap, source) in geo.Input.Taps[members[u]])
                     for (int ch = 0; ch < cin; ch++)
                     {
                         int v = pixels[source * cin + ch];
