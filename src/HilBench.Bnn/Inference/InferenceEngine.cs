@@ -15,6 +15,7 @@ public sealed class InferenceEngine
     private const int TileBytesBudget = 1 << 20;
     private readonly Stage[] _stages;
     private readonly int _tile;
+    private readonly int _fusedTile;
 
     public InferenceEngine(BnnModel model, KernelPath path = KernelPath.Auto) : this(model, path, allowLookupKernels: true) { }
 
@@ -24,8 +25,15 @@ public sealed class InferenceEngine
         Model = model;
         Path = KernelPaths.Resolve(path);
         _stages = model.Blocks.Select(b => new Stage(b, Path, allowLookupKernels)).ToArray();
-        long perImage = _stages.Max(s => s.BytesPerImage) + model.InputShape.Size;
-        _tile = (int)Math.Clamp(TileBytesBudget / perImage / 4 * 4, 4, 64);
+        _tile = TileFor(fused: false);
+        _fusedTile = TileFor(fused: true);
+    }
+
+    /// <summary>Images per tile such that one tile's buffers for the largest stage stay within the budget.</summary>
+    private int TileFor(bool fused)
+    {
+        long perImage = _stages.Max(s => s.BytesPerImage(fused)) + Model.InputShape.Size;
+        return (int)Math.Clamp(TileBytesBudget / perImage / 4 * 4, 4, 64);
     }
 
     public BnnModel Model { get; }
@@ -33,7 +41,7 @@ public sealed class InferenceEngine
     /// <summary>The concrete kernel path in use (Auto resolved).</summary>
     public KernelPath Path { get; }
 
-    /// <summary>Images processed together by one thread.</summary>
+    /// <summary>Images processed together by one thread (when pre-activations are captured; plain runs may take more).</summary>
     public int TileImages => _tile;
 
     /// <summary>
@@ -80,17 +88,20 @@ public sealed class InferenceEngine
         var predictions = new int[count];
         int[][]? pre = captureLayers ? _stages.Select(s => new int[count * s.Out.Size]).ToArray() : null;
         BitMatrix?[]? outs = captureLayers ? _stages.Select(s => s.Act is null || count == 0 ? null : new BitMatrix(count, s.Out.Size)).ToArray() : null;
-        var output = new Output(logits, predictions, classes, pre, outs);
+        // A fused stage skips its pre-activations, so it serves only runs that do not capture them.
+        bool fused = !captureLayers;
+        int tile = fused ? _fusedTile : _tile;
+        var output = new Output(logits, predictions, classes, pre, outs, fused, tile);
 
-        int tiles = (count + _tile - 1) / _tile;
+        int tiles = (count + tile - 1) / tile;
         if (threads == 1 || tiles == 1)
         {
-            var ws = new Workspace(this);
+            var ws = new Workspace(this, output);
             for (int t = 0; t < tiles; t++) RunTile(input, t, count, ws, output);
         }
         else
         {
-            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new Workspace(this),
+            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new Workspace(this, output),
                 (t, _, ws) =>
                 {
                     RunTile(input, t, count, ws, output);
@@ -105,12 +116,12 @@ public sealed class InferenceEngine
         return new InferenceResult(count, classes, logits, predictions, layers);
     }
 
-    private sealed record Output(int[] Logits, int[] Predictions, int Classes, int[][]? Pre, BitMatrix?[]? Outs);
+    private sealed record Output(int[] Logits, int[] Predictions, int Classes, int[][]? Pre, BitMatrix?[]? Outs, bool Fused, int Tile);
 
     private void RunTile(Input source, int tileIndex, int count, Workspace ws, Output output)
     {
-        int first = tileIndex * _tile;
-        int n = Math.Min(_tile, count - first);
+        int first = tileIndex * output.Tile;
+        int n = Math.Min(output.Tile, count - first);
         Span<ulong> bitsIn = ws.BitsA, bitsOut = ws.BitsB;
         ReadOnlySpan<byte> input = default;
         if (source.Bits is { } given)
@@ -127,54 +138,64 @@ public sealed class InferenceEngine
         for (int si = source.FirstStage; si < _stages.Length; si++)
         {
             var s = _stages[si];
-            Span<int> lin = ws.Lin.AsSpan(0, n * s.Lin.Size);
-            s.Linear(input, bitsIn, n, lin, ws, Path);
-
-            Span<int> pre = lin;
-            if (s.Block.Pool is not null)
+            int words = s.OutWords;
+            if (output.Fused && s.Fused is { } fused)
             {
-                pre = ws.Pooled.AsSpan(0, n * s.Out.Size);
-                for (int i = 0; i < n; i++)
-                    Activation.MaxPool(lin.Slice(i * s.Lin.Size, s.Lin.Size), s.Lin, pre.Slice(i * s.Out.Size, s.Out.Size));
+                int size = Model.InputShape.Size;
+                bitsOut[..(n * words)].Clear();
+                for (int i = 0; i < n; i++) fused.Run(input.Slice(i * size, size), ws.Padded, bitsOut.Slice(i * words, words));
             }
-            if (output.Pre is not null) pre.CopyTo(output.Pre[s.Index].AsSpan(first * s.Out.Size));
-
-            if (s.Act is { } act)
+            else
             {
-                int words = s.OutWords;
+                Span<int> lin = ws.Lin.AsSpan(0, n * s.Lin.Size);
+                s.Linear(input, bitsIn, n, lin, ws, Path);
+
+                Span<int> pre = lin;
+                if (s.Block.Pool is not null)
+                {
+                    pre = ws.Pooled.AsSpan(0, n * s.Out.Size);
+                    for (int i = 0; i < n; i++)
+                        Activation.MaxPool(lin.Slice(i * s.Lin.Size, s.Lin.Size), s.Lin, pre.Slice(i * s.Out.Size, s.Out.Size));
+                }
+                if (output.Pre is not null) pre.CopyTo(output.Pre[s.Index].AsSpan(first * s.Out.Size));
+
+                if (s.Act is not { } act)
+                {
+                    pre.CopyTo(output.Logits.AsSpan(first * output.Classes));
+                    for (int i = 0; i < n; i++)
+                        output.Predictions[first + i] = InferenceResult.ArgMax(pre.Slice(i * output.Classes, output.Classes));
+                    continue;
+                }
                 bitsOut[..(n * words)].Clear();
                 for (int i = 0; i < n; i++)
                     act.Threshold(Path, pre.Slice(i * s.Out.Size, s.Out.Size), bitsOut.Slice(i * words, words));
                 if (output.Outs?[s.Index] is { } captured)
                     bitsOut[..(n * words)].CopyTo(captured.Words.AsSpan(first * words));
-                var swap = bitsIn;
-                bitsIn = bitsOut;
-                bitsOut = swap;
             }
-            else
-            {
-                pre.CopyTo(output.Logits.AsSpan(first * output.Classes));
-                for (int i = 0; i < n; i++)
-                    output.Predictions[first + i] = InferenceResult.ArgMax(pre.Slice(i * output.Classes, output.Classes));
-            }
+            var swap = bitsIn;
+            bitsIn = bitsOut;
+            bitsOut = swap;
         }
     }
 
     /// <summary>Per-thread buffers, sized for one tile through the largest block.</summary>
     private sealed class Workspace
     {
-        public Workspace(InferenceEngine e)
+        public Workspace(InferenceEngine e, Output output)
         {
-            int t = e._tile;
-            Lin = new int[t * e._stages.Max(s => s.Lin.Size)];
-            Pooled = new int[t * e._stages.Max(s => s.Out.Size)];
+            int t = output.Tile;
+            // Stages that run fused need none of the unfused buffers.
+            var unfused = e._stages.Where(s => !(output.Fused && s.Fused is not null)).ToArray();
+            Lin = new int[t * unfused.Max(s => s.Lin.Size)];
+            Pooled = new int[t * unfused.Max(s => s.Out.Size)];
             int words = e._stages.Max(s => s.OutWords);
             BitsA = new ulong[t * words];
             BitsB = new ulong[t * words];
-            PatchBytes = new byte[t * e._stages.Max(s => s.PatchBytesPerImage)];
-            PatchBits = new ulong[t * e._stages.Max(s => s.PatchWordsPerImage)];
-            Scratch = new ushort[e._stages.Max(s => s.Pixels?.ScratchUShorts(t) ?? 0)];
-            LutScratch = new byte[e._stages.Max(s => s.Lut?.ScratchBytes ?? 0)];
+            PatchBytes = new byte[t * unfused.Max(s => s.PatchBytesPerImage)];
+            PatchBits = new ulong[t * unfused.Max(s => s.PatchWordsPerImage)];
+            Scratch = new ushort[unfused.Max(s => s.Pixels?.ScratchUShorts(t) ?? 0)];
+            LutScratch = new byte[unfused.Max(s => s.Lut?.ScratchBytes ?? 0)];
+            Padded = new byte[output.Fused ? e._stages.Max(s => s.Fused?.PaddedBytes ?? 0) : 0];
         }
 
         public int[] Lin { get; }
@@ -185,6 +206,7 @@ public sealed class InferenceEngine
         public ulong[] PatchBits { get; }
         public ushort[] Scratch { get; }
         public byte[] LutScratch { get; }
+        public byte[] Padded { get; }
     }
 
     /// <summary>One block compiled for a kernel path.</summary>
@@ -204,6 +226,7 @@ public sealed class InferenceEngine
             IsConv = block.Linear is BinaryConv2d;
             Weights = block.Linear.Weights;
             if (block.ReadsPixels) Pixels = new PixelGemm(path, Weights);
+            if (PixelConvPool.Supports(block, path)) Fused = new PixelConvPool(block);
             else
             {
                 if (IsConv) Border = new ConvBorder(Weights, In.Height, In.Width, In.Channels);
@@ -222,6 +245,9 @@ public sealed class InferenceEngine
         public bool IsConv { get; }
         public BitMatrix Weights { get; }
         public PixelGemm? Pixels { get; }
+
+        /// <summary>Conv, pool and threshold in one kernel, for runs that do not capture pre-activations.</summary>
+        public PixelConvPool? Fused { get; }
         public ConvBorder? Border { get; }
         public BinaryLutGemm? Lut { get; }
         public Activation? Act { get; }
@@ -232,7 +258,8 @@ public sealed class InferenceEngine
 
         public int PatchWordsPerImage => IsConv && Pixels is null ? Positions * Weights.WordsPerRow : 0;
 
-        public long BytesPerImage => PatchBytesPerImage + 8L * PatchWordsPerImage + 4L * (Lin.Size + Out.Size) + 16L * OutWords;
+        public long BytesPerImage(bool fused) =>
+            (fused && Fused is not null ? 0 : PatchBytesPerImage + 8L * PatchWordsPerImage + 4L * (Lin.Size + Out.Size)) + 16L * OutWords;
 
         /// <summary>Pre-activations of the weight layer for n images (pixels for the first block, packed bits after).</summary>
         public void Linear(ReadOnlySpan<byte> pixels, ReadOnlySpan<ulong> bits, int n, Span<int> lin, Workspace ws, KernelPath path)

@@ -124,6 +124,75 @@ public class KernelEquivalenceTests
         AssertSameAsReference(model, count: 5, seed: h + w);
     }
 
+    /// <summary>
+    /// Plain runs (no captured layers) compute a first conv block with pool and threshold in one fused kernel on the 512-bit
+    /// path; its logits must equal the reference's, for 1 and 3 input channels, 32 to 96 outputs and odd map sizes.
+    /// </summary>
+    [TestCase("conv64,pool,conv64,pool,dense50,dense10", 28, 28, 1)]
+    [TestCase("conv32,pool,dense20,dense5", 7, 9, 1)]
+    [TestCase("conv96,pool,conv32,dense7", 5, 4, 3)]
+    [TestCase("conv64,pool,dense9", 2, 2, 14)]
+    public void FusedFirstConvBlockMatchesReference(string spec, int h, int w, int c)
+    {
+        var model = ModelBuilder.FromSpec(spec, new TensorShape(h, w, c), new Random(h * 100 + w * 10 + c));
+        const int count = 37;
+        var px = RandomPixels(count, model.InputShape, h + w + c);
+        var reference = ReferenceInference.Run(model, px, count);
+        foreach (var path in Paths)
+        {
+            var result = new InferenceEngine(model, path).Run(px, count, threads: 2);
+            Assert.That(result.Logits, Is.EqualTo(reference.Logits), $"logits on {path}");
+        }
+    }
+
+    /// <summary>
+    /// The fused kernel against the reference's block-0 outputs, with thresholds at and beyond the ends of the 16-bit range in
+    /// both orientations and saturated images, so the clamped thresholds and the largest sums are exercised.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(3)]
+    [TestCase(14)]
+    public void FusedPixelKernelMatchesReferenceOutputs(int channels)
+    {
+        var random = new Random(channels);
+        var model = ModelBuilder.FromSpec("conv64,pool,dense10", new TensorShape(6, 5, channels), random);
+        var t = model.Blocks[0].Threshold!;
+        int[] extremes = [int.MinValue, -40000, short.MinValue, short.MinValue + 1, -1, 0, 1, 9 * channels * 255, short.MaxValue, 40000, int.MaxValue];
+        for (int o = 0; o < t.Thresholds.Length; o++)
+        {
+            if (o % 2 == 0) t.Thresholds[o] = extremes[o / 2 % extremes.Length];
+            else t.Thresholds[o] = random.Next(-9 * channels * 255, 9 * channels * 255 + 1);
+            t.Ascending[o] = o % 4 < 2;
+        }
+        const int count = 9;
+        var px = RandomPixels(count, model.InputShape, 7);
+        px.AsSpan(0, model.InputShape.Size).Fill(255); // the largest sums
+        var reference = ReferenceInference.Run(model, px, count, captureLayers: true);
+        Assert.That(PixelConvPool.Supports(model.Blocks[0], KernelPath.Vector512), Is.EqualTo(KernelPaths.IsSupported(KernelPath.Vector512)));
+        if (!KernelPaths.IsSupported(KernelPath.Vector512)) Assert.Ignore("the fused kernel needs AVX-512BW");
+        var kernel = new PixelConvPool(model.Blocks[0]);
+        var padded = new byte[kernel.PaddedBytes];
+        var expected = reference.Layers![0].Outputs!;
+        var row = new ulong[expected.WordsPerRow];
+        for (int i = 0; i < count; i++)
+        {
+            row.AsSpan().Clear();
+            kernel.Run(px.AsSpan(i * model.InputShape.Size, model.InputShape.Size), padded, row);
+            Assert.That(row, Is.EqualTo(expected.Words.AsSpan(i * row.Length, row.Length).ToArray()), $"image {i}");
+        }
+    }
+
+    [Test]
+    public void FusedKernelRefusesBlocksItCannotComputeExactly()
+    {
+        var random = new Random(1);
+        Assert.That(PixelConvPool.Supports(ModelBuilder.FromSpec("conv48,pool,dense3", new TensorShape(4, 4, 1), random).Blocks[0], KernelPath.Vector512), Is.False, "outputs not a multiple of 32");
+        Assert.That(PixelConvPool.Supports(ModelBuilder.FromSpec("conv64,dense3", new TensorShape(4, 4, 1), random).Blocks[0], KernelPath.Vector512), Is.False, "no pool");
+        Assert.That(PixelConvPool.Supports(ModelBuilder.FromSpec("conv64,pool,dense3", new TensorShape(4, 4, 15), random).Blocks[0], KernelPath.Vector512), Is.False, "sums beyond 16 bits");
+        Assert.That(PixelConvPool.Supports(ModelBuilder.FromSpec("conv64,pool,dense3", new TensorShape(4, 4, 1), random).Blocks[0], KernelPath.Vector256), Is.False, "256-bit path");
+        Assert.That(PixelConvPool.Supports(ModelBuilder.FromSpec("dense64,dense3", new TensorShape(4, 4, 1), random).Blocks[0], KernelPath.Vector512), Is.False, "dense");
+    }
+
     [Test]
     public void EmptyBatchGivesEmptyResult()
     {
