@@ -32,9 +32,20 @@ public sealed class UniformBitErrors : IWeightErrorSource
 
     public long Inject(BitMatrix weights, int block, Random random)
     {
-        int columns = weights.Columns;
-        return Inject(weights.BitCount, i => weights[(int)(i / columns), (int)(i % columns)],
-            (i, value) => weights[(int)(i / columns), (int)(i % columns)] = value, random);
+        var target = new MatrixBits(weights);
+        return Draw(weights.BitCount, ref target, random);
+    }
+
+    /// <summary>
+    /// Flips bits <paramref name="offset"/> .. <paramref name="offset"/> + <paramref name="bits"/> - 1 of a packed bit array in
+    /// place (bit i is bit i % 64 of word i / 64); returns how many flipped. The draws are the same as for a matrix of the same bits.
+    /// </summary>
+    public long Inject(Span<ulong> packed, long offset, long bits, Random random)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (bits < 0 || offset + bits > 64L * packed.Length) throw new ArgumentOutOfRangeException(nameof(bits), bits, "the range runs past the packed bits");
+        var target = new WordBits(packed, offset);
+        return Draw(bits, ref target, random);
     }
 
     /// <summary>
@@ -44,6 +55,44 @@ public sealed class UniformBitErrors : IWeightErrorSource
     /// </summary>
     public long Inject(long bits, Func<long, bool> read, Action<long, bool> write, Random random)
     {
+        var target = new DelegateBits(read, write);
+        return Draw(bits, ref target, random);
+    }
+
+    /// <summary>Where the draws land. Targets are structs, so the draw loop is compiled for each without calls through delegates.</summary>
+    private interface IBits
+    {
+        bool Read(long i);
+        void Flip(long i, bool stored);
+    }
+
+    private readonly struct MatrixBits(BitMatrix weights) : IBits
+    {
+        private readonly int _columns = weights.Columns;
+
+        public bool Read(long i) => weights[(int)(i / _columns), (int)(i % _columns)];
+
+        public void Flip(long i, bool stored) => weights[(int)(i / _columns), (int)(i % _columns)] = !stored;
+    }
+
+    private readonly ref struct WordBits(Span<ulong> words, long offset) : IBits
+    {
+        private readonly Span<ulong> _words = words;
+
+        public bool Read(long i) => (_words[(int)((offset + i) >> 6)] >> (int)((offset + i) & 63) & 1) != 0;
+
+        public void Flip(long i, bool stored) => _words[(int)((offset + i) >> 6)] ^= 1UL << (int)((offset + i) & 63);
+    }
+
+    private readonly struct DelegateBits(Func<long, bool> read, Action<long, bool> write) : IBits
+    {
+        public bool Read(long i) => read(i);
+
+        public void Flip(long i, bool stored) => write(i, !stored);
+    }
+
+    private long Draw<T>(long bits, ref T target, Random random) where T : IBits, allows ref struct
+    {
         double pMax = Math.Max(P01, P10);
         if (pMax == 0) return 0;
         long flipped = 0;
@@ -52,9 +101,9 @@ public sealed class UniformBitErrors : IWeightErrorSource
         double logKeep = Math.Log(1 - pMax);
         for (long i = NextGap(random, pMax, logKeep); i < bits; i += 1 + NextGap(random, pMax, logKeep))
         {
-            bool stored = read(i);
+            bool stored = target.Read(i);
             if (thin && random.NextDouble() * pMax >= (stored ? P10 : P01)) continue;
-            write(i, !stored);
+            target.Flip(i, stored);
             flipped++;
         }
         return flipped;

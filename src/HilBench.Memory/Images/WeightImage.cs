@@ -1,3 +1,4 @@
+using HilBench.Bnn.Errors;
 using HilBench.Bnn.Layers;
 using HilBench.Bnn.Model;
 using HilBench.Bnn.Tensors;
@@ -42,6 +43,17 @@ public sealed class WeightImage
     {
         if (!Layout.SameShape(other.Layout)) throw new ArgumentException("the images have different layouts");
         other._words.CopyTo(_words, 0);
+    }
+
+    /// <summary>
+    /// Flips bits in place as <paramref name="errors"/> draws them, region by region in layout order: the same pattern a
+    /// <see cref="Backends.UniformBerBackend"/> load gives for the same random stream. Returns how many flipped.
+    /// </summary>
+    public long Inject(UniformBitErrors errors, Random random)
+    {
+        long flipped = 0;
+        foreach (var region in Layout.Regions) flipped += errors.Inject(_words, region.Offset, region.Length, random);
+        return flipped;
     }
 
     public bool ContentEquals(WeightImage other) => Layout.SameShape(other.Layout) && _words.AsSpan().SequenceEqual(other._words);

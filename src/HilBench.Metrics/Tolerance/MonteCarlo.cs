@@ -4,7 +4,6 @@ using HilBench.Bnn.Data;
 using HilBench.Bnn.Errors;
 using HilBench.Bnn.Inference;
 using HilBench.Bnn.Model;
-using HilBench.Memory;
 using HilBench.Memory.Backends;
 using HilBench.Memory.Images;
 using HilBench.Metrics.Statistics;
@@ -38,14 +37,30 @@ public static class MonteCarlo
     public static TolerancePoint Measure(BnnModel model, WeightImage image, ImageSet data, Func<int, IMemoryBackend> backendForTrial,
         LoadRequest template, int trials, int threads, CancellationToken cancel = default, Action<string>? progress = null)
     {
-        var m = Run(model, image, data, backendForTrial, template, trials, threads, cancel, progress, serializeLoads: true);
+        ArgumentNullException.ThrowIfNull(backendForTrial);
+        ArgumentNullException.ThrowIfNull(template);
+        var stored = new HashSet<IMemoryBackend>(ReferenceEqualityComparer.Instance);
+        var gate = new object();
+        var m = Run(model, image, data, (k, buffer) =>
+        {
+            MemoryReadout readout;
+            lock (gate)
+            {
+                var backend = backendForTrial(k) ?? throw new InvalidOperationException($"no backend for trial {k}");
+                if (stored.Add(backend)) backend.Store(image, cancel);
+                readout = backend.Load(template with { Trial = k }, cancel);
+            }
+            readout.CopyTo(buffer);
+            return (readout.Faults.Count, readout.EnergySaving);
+        }, trials, threads, cancel, progress);
         return m.ToPoint(template.Point.ToString(), m.FaultsMean / image.BitCount);
     }
 
     /// <summary>
-    /// Accuracy against symmetric uniform BER: the clean accuracy, then for each BER <paramref name="trials"/> patterns from
-    /// <c>new UniformBerBackend(new UniformBitErrors(p), seed)</c>, trial k drawing exactly the pattern of
-    /// <see cref="ErrorInjection.Corrupt"/> with <see cref="ErrorInjection.TrialRandom"/>(seed, k). BER 0 is the clean accuracy
+    /// Accuracy against symmetric uniform BER: the clean accuracy, then for each BER <paramref name="trials"/> patterns, trial k
+    /// drawing exactly the pattern of <c>new UniformBerBackend(new UniformBitErrors(p), seed)</c> and of
+    /// <see cref="ErrorInjection.Corrupt"/> with <see cref="ErrorInjection.TrialRandom"/>(seed, k), flipped straight into each worker's
+    /// image (no fault list, which at 10 % BER of a VGG3 would be half a million entries per pattern). BER 0 is the clean accuracy
     /// for every pattern, without running any. Points come in the order of <paramref name="bers"/>, labelled with the BER
     /// (invariant culture, e.g. "0.05").
     /// </summary>
@@ -69,11 +84,13 @@ public static class MonteCarlo
                 points.Add(new TolerancePoint(label, 0, mean, low, high, same, 0, null));
                 continue;
             }
-            using var backend = new UniformBerBackend(new UniformBitErrors(p), seed);
-            // A uniform-BER load only reads the stored image (its pattern comes from the trial's own random stream), so loads
-            // may overlap: at high rates drawing the pattern costs about as much as an inference pass.
-            var run = Run(model, image, data, _ => backend, new LoadRequest(new OperatingPoint(0)), trials, threads, cancel,
-                progress is null ? null : s => progress($"BER {label}: {s}"), serializeLoads: false);
+            var errors = new UniformBitErrors(p);
+            // Each pattern comes from the trial's own random stream, so patterns are drawn in parallel.
+            var run = Run(model, image, data, (k, buffer) =>
+            {
+                buffer.CopyFrom(image);
+                return (buffer.Inject(errors, ErrorInjection.TrialRandom(seed, k)), null);
+            }, trials, threads, cancel, progress is null ? null : s => progress($"BER {label}: {s}"));
             points.Add(run.ToPoint(label, p));
         }
         return new ToleranceCurve(clean, points);
@@ -88,20 +105,16 @@ public static class MonteCarlo
         }
     }
 
-    /// <summary>Per-worker buffer: the corrupted image is written here and only the model copy is new per pattern.</summary>
-    private sealed class Worker(ImageLayout layout)
-    {
-        public WeightImage Buffer { get; } = new(layout);
-    }
-
-    private static Measured Run(BnnModel model, WeightImage image, ImageSet data, Func<int, IMemoryBackend> backendForTrial, LoadRequest template,
-        int trials, int threads, CancellationToken cancel, Action<string>? progress, bool serializeLoads)
+    /// <summary>
+    /// Trial k: <paramref name="load"/> writes the image as read back into the worker's buffer and says how many bits were wrong
+    /// and the energy saving, if known; the buffer becomes a model that classifies the data on one thread.
+    /// </summary>
+    private static Measured Run(BnnModel model, WeightImage image, ImageSet data, Func<int, WeightImage, (long Faults, double? Saving)> load,
+        int trials, int threads, CancellationToken cancel, Action<string>? progress)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(backendForTrial);
-        ArgumentNullException.ThrowIfNull(template);
         CheckTrials(trials);
         if (data.Shape != model.InputShape) throw new ArgumentException($"the model reads {model.InputShape} images but the data has {data.Shape}");
         if (!WeightImage.LayoutOf(model, image.Layout.IncludesThresholds).SameShape(image.Layout))
@@ -111,30 +124,20 @@ public static class MonteCarlo
         var accuracies = new double[trials];
         var faults = new long[trials];
         var savings = new double?[trials];
-        var stored = new HashSet<IMemoryBackend>(ReferenceEqualityComparer.Instance);
         var gate = new object();
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Min(threads, trials), CancellationToken = cancel };
         try
         {
-            Parallel.For(0, trials, options, () => new Worker(image.Layout), (k, _, worker) =>
+            Parallel.For(0, trials, options, () => new WeightImage(image.Layout), (k, _, buffer) =>
             {
-                IMemoryBackend backend;
                 lock (gate)
                 {
                     cancel.ThrowIfCancellationRequested();
                     progress?.Invoke($"pattern {k + 1} of {trials}");
-                    backend = backendForTrial(k) ?? throw new InvalidOperationException($"no backend for trial {k}");
-                    if (stored.Add(backend)) backend.Store(image, cancel);
                 }
-                MemoryReadout readout;
-                if (serializeLoads)
-                    lock (gate) readout = backend.Load(template with { Trial = k }, cancel);
-                else readout = backend.Load(template with { Trial = k }, cancel);
-                faults[k] = readout.Faults.Count;
-                savings[k] = readout.EnergySaving;
-                var corrupted = readout.CopyTo(worker.Buffer).ToModel(model);
-                accuracies[k] = new InferenceEngine(corrupted).Run(data.Pixels, data.Count, threads: 1).Accuracy(data.Labels);
-                return worker;
+                (faults[k], savings[k]) = load(k, buffer);
+                accuracies[k] = new InferenceEngine(buffer.ToModel(model)).Run(data.Pixels, data.Count, threads: 1).Accuracy(data.Labels);
+                return buffer;
             }, _ => { });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)

@@ -41,6 +41,30 @@ public class UniformBitErrorsTests
         Assert.That(Math.Abs(oneToZero - ones * p10), Is.LessThanOrEqualTo(4 * Math.Sqrt(ones * p10 * (1 - p10))));
     }
 
+    /// <summary>Packed bits at any offset get the draws a matrix of the same bits gets, and nothing outside the range changes.</summary>
+    [TestCase(0.1, 0.1, 0)]
+    [TestCase(0.03, 0.2, 37)]
+    public void PackedBitsGetTheMatrixDraws(double p01, double p10, int offset)
+    {
+        var w = BitMatrix.Random(9, 128, new Random(7)); // whole words per row: the matrix words are the packed bits
+        var packed = new ulong[w.Words.Length + 2];
+        for (int i = 0; i < w.BitCount; i++)
+            if (w[i / 128, i % 128]) packed[(offset + i) >> 6] |= 1UL << ((offset + i) & 63);
+        var errors = new UniformBitErrors(p01, p10);
+        long byPacked = errors.Inject(packed, offset, w.BitCount, new Random(8));
+        long byMatrix = errors.Inject(w, 0, new Random(8));
+        Assert.That(byPacked, Is.EqualTo(byMatrix));
+        Assert.That(byMatrix, Is.GreaterThan(0));
+        for (int i = 0; i < packed.Length * 64; i++)
+        {
+            bool bit = (packed[i >> 6] >> (i & 63) & 1) != 0;
+            bool expected = i >= offset && i < offset + w.BitCount && w[(i - offset) / 128, (i - offset) % 128];
+            Assert.That(bit, Is.EqualTo(expected), $"packed bit {i}");
+        }
+        Assert.That(() => errors.Inject(packed, offset: 64, bits: packed.Length * 64 - 63, new Random(1)), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => errors.Inject(packed, offset: -1, bits: 1, new Random(1)), Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
+
     [Test]
     public void RateZeroFlipsNothingAndRateOneFlipsEverything()
     {

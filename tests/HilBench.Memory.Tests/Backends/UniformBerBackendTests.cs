@@ -44,6 +44,26 @@ public class UniformBerBackendTests
         Binomial.AssertWithinFourSigma(oneToZero, ones, p10, "1->0 flips over stored ones");
     }
 
+    /// <summary>Monte-Carlo flips patterns straight into an image; they must be the backend's patterns, bit for bit.</summary>
+    [TestCase(0.05, 0.05)]
+    [TestCase(0.02, 0.3)]
+    public void InjectingIntoAnImageDrawsTheBackendsPattern(double p01, double p10)
+    {
+        var image = WeightImage.FromModel(TestImages.SmallConv(), includeThresholds: true);
+        var errors = new UniformBitErrors(p01, p10);
+        using var backend = new UniformBerBackend(errors, seed: 9);
+        backend.Store(image);
+        for (int trial = 0; trial < 3; trial++)
+        {
+            var readout = backend.Load(AnyPoint with { Trial = trial });
+            var direct = image.Clone();
+            long flipped = direct.Inject(errors, ErrorInjection.TrialRandom(9, trial));
+            Assert.That(direct.ContentEquals(readout.Image), Is.True, $"trial {trial}");
+            Assert.That(flipped, Is.EqualTo(readout.Faults.Count));
+            Assert.That(flipped, Is.GreaterThan(0));
+        }
+    }
+
     [Test]
     public void FaultsAreExactlyTheImageDifference()
     {
