@@ -32,7 +32,7 @@ public static class NeuronLevelMetric
     /// <param name="captured">The result of <c>InferenceEngine.Run(..., captureLayers: true)</c> (or the reference) for the evaluation images.</param>
     /// <param name="pixels">The same images; needed for the first block's flip counts (NaN without them).</param>
     /// <param name="bins">Histogram bins of d/n.</param>
-    /// <param name="threads">Threads for the flip counts (0 = all cores); results do not depend on it.</param>
+    /// <param name="threads">Threads for the margins and flip counts (0 = all cores); results do not depend on it.</param>
     public static IReadOnlyList<LayerMargins> Compute(BnnModel model, InferenceResult captured, ImageSet? pixels = null, int bins = 50, int threads = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -65,16 +65,33 @@ public static class NeuronLevelMetric
         int n = block.Linear.FanIn;
         var pre = act.PreActivations;
 
-        long maxD = 0;
-        for (int i = 0; i < pre.Length; i++) maxD = Math.Max(maxD, Math.Abs((long)pre[i] - t.Thresholds[i % channels]));
-        var margins = new IntegerDistribution(maxD);
-        var perNeuron = new long[channels];
-        for (int i = 0; i < pre.Length; i++)
+        // Chunks of whole activation rows (every channel once per row), counted in parallel and merged in chunk order.
+        var thresholds = t.Thresholds;
+        int rows = pre.Length / channels, chunks = Math.Clamp(rows / 4096, 1, 4 * threads);
+        var parts = new (IntegerDistribution Margins, long[] PerNeuron)[chunks];
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, k =>
         {
-            int c = i % channels;
-            long d = Math.Abs((long)pre[i] - t.Thresholds[c]);
-            margins.Add(d);
-            perNeuron[c] += d;
+            int r0 = (int)((long)rows * k / chunks), r1 = (int)((long)rows * (k + 1) / chunks);
+            long max = 0;
+            for (int r = r0; r < r1; r++)
+                for (int c = 0; c < channels; c++) max = Math.Max(max, Math.Abs((long)pre[r * channels + c] - thresholds[c]));
+            var part = new IntegerDistribution(max);
+            var sums = new long[channels];
+            for (int r = r0; r < r1; r++)
+                for (int c = 0; c < channels; c++)
+                {
+                    long d = Math.Abs((long)pre[r * channels + c] - thresholds[c]);
+                    part.Add(d);
+                    sums[c] += d;
+                }
+            parts[k] = (part, sums);
+        });
+        var margins = new IntegerDistribution(parts.Max(p => p.Margins.Max));
+        var perNeuron = new long[channels];
+        foreach (var (part, sums) in parts)
+        {
+            margins.AddRange(part);
+            for (int c = 0; c < channels; c++) perNeuron[c] += sums[c];
         }
         long perNeuronSamples = (long)act.Count * (act.Shape.Size / channels);
         var (edges, counts) = margins.Histogram(bins, n);

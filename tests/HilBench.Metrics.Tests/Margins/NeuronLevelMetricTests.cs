@@ -108,6 +108,31 @@ public class NeuronLevelMetricTests
         Assert.That(() => NeuronLevelMetric.Compute(conv, captured, data), Throws.ArgumentException.With.Message.Contains("do not match"));
     }
 
+    /// <summary>Margins are counted in chunks of activation rows, in parallel: every figure must equal a plain count, whatever the thread count.</summary>
+    [Test]
+    public void MarginsCountedInChunksEqualAPlainCount()
+    {
+        var model = ModelBuilder.FromSpec("conv8,dense3", new TensorShape(16, 16, 1), new Random(5));
+        var data = TinyNetworks.RandomImages(model, 70, 9); // 17,920 rows of 8 channels: several chunks
+        var captured = new InferenceEngine(model).Run(data.Pixels, data.Count, captureLayers: true);
+        var one = NeuronLevelMetric.Compute(model, captured, data, threads: 1)[0];
+        var two = NeuronLevelMetric.Compute(model, captured, data, threads: 2)[0];
+        var t = model.Blocks[0].Threshold!;
+        var pre = captured.Layers![0].PreActivations;
+        var d = pre.Select((a, i) => (double)Math.Abs((long)a - t.Thresholds[i % 8])).ToList();
+        int n = model.Blocks[0].Linear.FanIn;
+        foreach (var m in new[] { one, two })
+        {
+            Assert.That(m.Samples, Is.EqualTo(d.Count));
+            Assert.That(m.Mean, Is.EqualTo(d.Average() / n).Within(Eps));
+            Assert.That(m.Median, Is.EqualTo(Type7(d, 0.5) / n).Within(Eps));
+            Assert.That(m.Quantile5, Is.EqualTo(Type7(d, 0.05) / n).Within(Eps));
+            for (int c = 0; c < 8; c++)
+                Assert.That(m.NeuronMeans[c], Is.EqualTo(d.Where((_, i) => i % 8 == c).Average() / n).Within(Eps), $"channel {c}");
+        }
+        Assert.That(two.HistogramCounts, Is.EqualTo(one.HistogramCounts));
+    }
+
     /// <summary>
     /// Conv blocks against a plain recomputation: pre-pooling maps from +-1 weights, the window maximum, and the
     /// fewest flips of a dense neuron over the taps of the maximising position (the smallest over tied positions).
