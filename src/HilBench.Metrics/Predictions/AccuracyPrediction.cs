@@ -64,8 +64,9 @@ public sealed record AccuracyPropagation(double Accuracy, double[] CorrectProbab
 /// probability that the position's own thresholded bit flips; the window's members are then pooled as if independent: a high
 /// window flips iff every high member flips and no other does, a low one iff any member flips. Ignored: the correlation of the
 /// members' changes (they share the channel's weights and overlapping inputs).</item>
-/// <item>The conv blocks evaluate their normal tails in single precision, SIMD over channels, with a Chebyshev erfc (relative
-/// error below 1e-5 in single precision).</item>
+/// <item>The hidden blocks evaluate their normal tails in single precision, SIMD (over channels in conv blocks, over the
+/// image's neurons in dense ones), with a Chebyshev erfc (relative error below 1e-5 in single precision); the output block's
+/// tails stay in double precision.</item>
 /// </list>
 /// Predicted accuracy = mean over images of P(correct). Its error against Monte-Carlo is measured and reported, not assumed.
 /// </remarks>
@@ -234,8 +235,9 @@ public static partial class AccuracyPrediction
                         mean = -(_p10 * plus - _p01 * minus);
                         variance = _p10 * (1 - _p10) * q2 + _p01 * (1 - _p01) * Math.Max(0, sum2[m] - q2);
                     }
-                    q[m * nOut + j] = (float)FlipCondition.Of(a, t.Thresholds[j], t.Ascending[j]).NormalProbability(mean, Math.Sqrt(variance));
+                    q[m * nOut + j] = (float)FlipCondition.Of(a, t.Thresholds[j], t.Ascending[j]).TailArgument(mean, Math.Sqrt(variance));
                 }
+            NormalTail.Upper(q);
             return q;
         }
 
@@ -293,8 +295,9 @@ public static partial class AccuracyPrediction
                         mean = -(g[j * c * 2 + 2 * m] - constMean[m]);
                         variance = Math.Max(0, g[j * c * 2 + 2 * m + 1] + constVar[m]);
                     }
-                    q[m * nOut + j] = (float)FlipCondition.Of(a, t.Thresholds[j], t.Ascending[j]).NormalProbability(mean, Math.Sqrt(variance));
+                    q[m * nOut + j] = (float)FlipCondition.Of(a, t.Thresholds[j], t.Ascending[j]).TailArgument(mean, Math.Sqrt(variance));
                 }
+            NormalTail.Upper(q);
             return q;
         }
 

@@ -29,11 +29,20 @@ internal readonly record struct FlipCondition(bool Upper, long K)
     /// </summary>
     public double NormalProbability(double mean, double sd)
     {
-        if (!(sd > 1e-12)) return Holds((long)Math.Round(mean)) ? 1 : 0;
-        double z = Upper ? (K - 0.5 - mean) / sd : (mean - K - 0.5) / sd; // P = P(N(0,1) > z)
+        double z = TailArgument(mean, sd);
         if (z > 9) return 0;
         if (z < -9) return 1;
         return 0.5 * MathNet.Numerics.SpecialFunctions.Erfc(z / Math.Sqrt(2));
+    }
+
+    /// <summary>
+    /// The z of <see cref="NormalProbability"/> = P(N(0, 1) &gt; z): -infinity when a zero standard deviation makes the flip
+    /// certain, +infinity when it makes it impossible. <see cref="NormalTail.Upper"/> turns many of them into probabilities at once.
+    /// </summary>
+    public double TailArgument(double mean, double sd)
+    {
+        if (!(sd > 1e-12)) return Holds((long)Math.Round(mean)) ? double.NegativeInfinity : double.PositiveInfinity;
+        return Upper ? (K - 0.5 - mean) / sd : (mean - K - 0.5) / sd;
     }
 
     internal static long FloorDiv(long a, long b) => a / b - ((a % b != 0 && (a < 0) != (b < 0)) ? 1 : 0);

@@ -34,6 +34,18 @@ internal static class NormalTail
         return Vector.ConditionalSelect(Vector.GreaterThanOrEqual(z, Vector<float>.Zero), half, Vector<float>.One - half);
     }
 
+    /// <summary><see cref="Upper(Vector{float})"/> of every element, in place: z values in, probabilities out.</summary>
+    public static void Upper(Span<float> values)
+    {
+        int n = Vector<float>.Count, i = 0;
+        for (; i + n <= values.Length; i += n) Upper(new Vector<float>(values[i..])).CopyTo(values[i..]);
+        if (i == values.Length) return;
+        Span<float> rest = stackalloc float[n];
+        values[i..].CopyTo(rest);
+        Upper(new Vector<float>(rest)).CopyTo(rest);
+        rest[..(values.Length - i)].CopyTo(values[i..]);
+    }
+
     /// <summary>
     /// e^y for y in [-80, 80] to a relative error of a few float ulps: y = n ln 2 + f with |f| &lt;= ln 2 / 2, e^f by its Taylor
     /// series to degree 7, and 2^n put into the exponent bits. The runtime's vector Exp runs element by element here.

@@ -85,6 +85,36 @@ public class ConvAccuracyPredictionTests
     }
 
     /// <summary>
+    /// Dense blocks turn a row of tail arguments into flip probabilities in place: every length (whole vectors and a remainder),
+    /// certain and impossible flips (zero standard deviation) included, as the double-precision normal approximation gives them.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(16)]
+    [TestCase(37)]
+    public void Normal_tails_of_a_span_match_the_double_precision_approximation(int length)
+    {
+        var random = new Random(length);
+        var conditions = new FlipCondition[length];
+        var means = new double[length];
+        var sds = new double[length];
+        var values = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            conditions[i] = FlipCondition.Of(random.Next(-40, 41), random.Next(-5, 6), random.Next(2) == 0);
+            means[i] = random.NextDouble() * 20 - 10;
+            sds[i] = i % 5 == 0 ? 0 : random.NextDouble() * 8;
+            values[i] = (float)conditions[i].TailArgument(means[i], sds[i]);
+        }
+        NormalTail.Upper(values);
+        for (int i = 0; i < length; i++)
+        {
+            double expected = conditions[i].NormalProbability(means[i], sds[i]);
+            Assert.That((double)values[i], Is.EqualTo(expected).Within(1e-5 * expected + 1e-7), $"element {i}: {conditions[i]}, N({means[i]}, {sds[i]}^2)");
+        }
+        Assert.That(values.Where((_, i) => sds[i] == 0), Is.All.EqualTo(0f).Or.EqualTo(1f));
+    }
+
+    /// <summary>
     /// A 2x2 pixel image, one conv channel (9 weights, every tap read by some position of the map) and, pooled, a single output:
     /// the block's flip fraction for one image is that output's flip probability, and every one of the 512 weight-flip patterns
     /// can be enumerated with the reference engine. Sets of up to two flips are exact in the prediction, so it may differ only by
