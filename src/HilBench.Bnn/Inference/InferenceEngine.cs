@@ -225,8 +225,11 @@ public sealed class InferenceEngine
             OutWords = BitMatrix.WordsFor(Out.Size);
             IsConv = block.Linear is BinaryConv2d;
             Weights = block.Linear.Weights;
-            if (block.ReadsPixels) Pixels = new PixelGemm(path, Weights);
-            if (PixelConvPool.Supports(block, path)) Fused = new PixelConvPool(block);
+            if (block.ReadsPixels)
+            {
+                Pixels = new PixelGemm(path, Weights);
+                if (PixelConvPool.Supports(block, path)) Fused = new PixelConvPool(block);
+            }
             else
             {
                 if (IsConv) Border = new ConvBorder(Weights, In.Height, In.Width, In.Channels);
