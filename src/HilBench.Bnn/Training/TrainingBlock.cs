@@ -194,13 +194,12 @@ internal sealed class TrainingBlock
             _lutScratch = new byte[parts][];
             for (int p = 0; p < parts; p++) (_pixelScratch[p], _lutScratch[p]) = ([], []);
         }
-        int rowsPerPart = (rows / parts + 3) & ~3;
         if (Index == 0)
         {
             var gemm = new PixelGemm(path, _bits);
             Parallel.For(0, parts, p =>
             {
-                int from = p * rowsPerPart, n = Math.Min(rows, from + rowsPerPart) - from;
+                var (from, n) = PartRows(rows, parts, p);
                 if (n <= 0) return;
                 gemm.Run(px.AsSpan(from * In, n * In), n, a.AsSpan(from * Out, n * Out), Out, Buffers.Ensure(ref _pixelScratch[p], gemm.ScratchUShorts(n)));
             });
@@ -211,7 +210,7 @@ internal sealed class TrainingBlock
             var lut = path == KernelPath.Vector512 && BinaryLutGemm.IsSupported && Out >= 32 ? new BinaryLutGemm(_bits) : null;
             Parallel.For(0, parts, p =>
             {
-                int from = p * rowsPerPart, n = Math.Min(rows, from + rowsPerPart) - from;
+                var (from, n) = PartRows(rows, parts, p);
                 if (n <= 0) return;
                 var x = rowBits.AsSpan(from * words, n * words);
                 var rowsOut = a.AsSpan(from * Out, n * Out);
@@ -232,6 +231,18 @@ internal sealed class TrainingBlock
         PreActivations = _pool ? Pool(full, count) : full;
         if (Hidden) BatchNormSign(count * OutputPositions, options, training);
         if (Hidden && IsConv) OutputBits = ImageBits(count);
+    }
+
+    /// <summary>
+    /// Rows [From, From + Count) of part <paramref name="part"/> when <paramref name="rows"/> rows are split into
+    /// <paramref name="parts"/> ranges of whole quads: ceil(rows / parts) rounded up to a multiple of 4 rows per
+    /// part, so the parts cover every row (the last ones may be short or empty).
+    /// </summary>
+    internal static (int From, int Count) PartRows(int rows, int parts, int part)
+    {
+        int perPart = ((rows + parts - 1) / parts + 3) & ~3;
+        int from = Math.Min(rows, part * perPart);
+        return (from, Math.Min(rows, from + perPart) - from);
     }
 
     /// <summary>im2col of every image: patch bytes (first block) or patch bits, and the float patches for the weight gradient (padded taps 0).</summary>

@@ -3,7 +3,7 @@ using HilBench.Bnn.Training.Losses;
 
 namespace HilBench.Bnn.Training;
 
-/// <summary>Everything that decides a training run; the same options, seed and thread count give the same model bytes.</summary>
+/// <summary>Everything that decides a training run; the same options and seed give the same model bytes, whatever the thread count.</summary>
 public sealed record TrainingOptions
 {
     /// <summary>"mlp", "vgg3" or a layer spec (see <see cref="Model.ModelBuilder"/>).</summary>
@@ -22,7 +22,7 @@ public sealed record TrainingOptions
 
     public int Seed { get; init; } = 1;
 
-    /// <summary>Worker threads for the matrix products; 0 = all cores.</summary>
+    /// <summary>Worker threads for the matrix products; 0 = all cores. The trained model does not depend on it.</summary>
     public int Threads { get; init; }
 
     public ILoss Loss { get; init; } = new CrossEntropyLoss();

@@ -174,6 +174,40 @@ public class BnnTrainerTests
         Assert.That(Train(2), Is.EqualTo(Train(1)));
     }
 
+    // 256 rows on 7 threads and 17 rows on 2 threads were once split into quads that left the last rows out.
+    [TestCase(256, 7)]
+    [TestCase(17, 2)]
+    [TestCase(99, 5)]
+    public void TrainingGivesTheSameModelOnAnyThreadCount(int batch, int threads)
+    {
+        byte[] Train(int t)
+        {
+            var trainer = new BnnTrainer(_train.Shape, 10, Small() with { BatchSize = batch, Threads = t, BitFlips = new UniformBitErrors(0.02) });
+            trainer.TrainEpoch(_train.Take(600), 1);
+            return SaveBytes(trainer.Export());
+        }
+        Assert.That(Train(threads), Is.EqualTo(Train(1)));
+    }
+
+    [Test]
+    public void RowPartsCoverEveryRowExactlyOnceInWholeQuads()
+    {
+        for (int rows = 1; rows <= 300; rows++)
+            for (int parts = 1; parts <= Math.Max(1, Math.Min(32, rows / 4)); parts++)
+            {
+                int next = 0;
+                for (int p = 0; p < parts; p++)
+                {
+                    var (from, count) = TrainingBlock.PartRows(rows, parts, p);
+                    if (count == 0) continue;
+                    Assert.That(from, Is.EqualTo(next), $"{rows} rows, {parts} parts: part {p} starts after a gap or overlap");
+                    Assert.That(from % 4, Is.Zero, $"{rows} rows, {parts} parts: part {p} does not start on a quad");
+                    next = from + count;
+                }
+                Assert.That(next, Is.EqualTo(rows), $"{rows} rows in {parts} parts");
+            }
+    }
+
     [Test]
     public void LearningRateStepsDecayByTenth()
     {
