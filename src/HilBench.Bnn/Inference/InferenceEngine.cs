@@ -212,9 +212,6 @@ public sealed class InferenceEngine
     /// <summary>One block compiled for a kernel path.</summary>
     private sealed class Stage
     {
-        /// <summary>Below this many outputs the lookup kernel's 64-neuron blocks would mostly be padding.</summary>
-        private const int LookupMinOutputs = 32;
-
         public Stage(BnnBlock block, KernelPath path, bool allowLookup)
         {
             Block = block;
@@ -233,7 +230,7 @@ public sealed class InferenceEngine
             else
             {
                 if (IsConv) Border = new ConvBorder(Weights, In.Height, In.Width, In.Channels);
-                if (allowLookup && path == KernelPath.Vector512 && BinaryLutGemm.IsSupported && Weights.Rows >= LookupMinOutputs)
+                if (allowLookup && BinaryLutGemm.Suits(Weights, path))
                     Lut = new BinaryLutGemm(Weights);
             }
             if (block.Threshold is { } t) Act = new Activation(t);

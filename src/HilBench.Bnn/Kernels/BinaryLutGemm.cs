@@ -35,10 +35,25 @@ internal sealed unsafe class BinaryLutGemm
     private readonly int _words;
     private readonly byte[] _patterns;
 
+    /// <summary>Below this many outputs the 64-neuron blocks would mostly be padding.</summary>
+    private const int MinOutputs = 32;
+
+    /// <summary>Most inputs per neuron: the 16-bit counters hold up to this many disagreements.</summary>
+    internal const int MaxInputs = ushort.MaxValue;
+
     public static bool IsSupported => Avx512Vbmi.IsSupported;
+
+    /// <summary>
+    /// Whether layers with these weights use this kernel on <paramref name="path"/>: the 512-bit path on a CPU with
+    /// VBMI, at least <see cref="MinOutputs"/> outputs and at most <see cref="MaxInputs"/> inputs.
+    /// </summary>
+    public static bool Suits(BitMatrix weights, KernelPath path) =>
+        path == KernelPath.Vector512 && IsSupported && weights.Rows >= MinOutputs && weights.Columns <= MaxInputs;
 
     public BinaryLutGemm(BitMatrix weights)
     {
+        if (weights.Columns > MaxInputs)
+            throw new ArgumentException($"the lookup kernel counts at most {MaxInputs} inputs per neuron, these weights have {weights.Columns}; use BinaryGemm for such a layer", nameof(weights));
         _n = weights.Columns;
         _outs = weights.Rows;
         _words = weights.WordsPerRow;

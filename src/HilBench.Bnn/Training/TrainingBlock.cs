@@ -207,7 +207,7 @@ internal sealed class TrainingBlock
         else
         {
             int words = BitMatrix.WordsFor(In);
-            var lut = path == KernelPath.Vector512 && BinaryLutGemm.IsSupported && Out >= 32 ? new BinaryLutGemm(_bits) : null;
+            var lut = BinaryLutGemm.Suits(_bits, path) ? new BinaryLutGemm(_bits) : null;
             Parallel.For(0, parts, p =>
             {
                 var (from, n) = PartRows(rows, parts, p);

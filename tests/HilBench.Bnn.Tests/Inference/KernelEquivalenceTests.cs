@@ -69,6 +69,36 @@ public class KernelEquivalenceTests
     }
 
     [Test]
+    public void FanInBeyondSixteenBitCountersMatchesReference()
+    {
+        // One pixel fans out to 65,600 neurons; a non-zero pixel sets them to the first layer's weight bits, a zero
+        // pixel to +1. Neuron o of the second layer holds the complement of those bits with o + 1 of them flipped,
+        // so on a non-zero pixel it disagrees with 65,599 - o inputs: more than 16-bit counters hold.
+        const int n = 65_600, outs = 40;
+        var input = new TensorShape(1, 1, 1);
+        var first = BitMatrix.Random(n, 1, new Random(21));
+        var second = new BitMatrix(outs, n);
+        for (int o = 0; o < outs; o++)
+        {
+            for (int i = 0; i < n; i++) second[o, i] = !first[i, 0];
+            for (int i = 0; i <= o; i++) second[o, 1000 * i] = first[1000 * i, 0];
+        }
+        var hidden = TensorShape.Vector(n);
+        var model = new BnnModel(input, [
+            new BinaryDense(input, first),
+            new ThresholdLayer(hidden, new int[n], Enumerable.Repeat(true, n).ToArray()),
+            new BinaryDense(hidden, second),
+        ]);
+        AssertSameAsReference(model, [7, 0, 255, 1, 0], 5);
+        var logits = ReferenceInference.Run(model, [7], 1).Logits;
+        Assert.That(logits[0], Is.EqualTo(n - 2 * (n - 1)), "the reference itself: neuron 0 disagrees with all inputs but one");
+    }
+
+    [Test]
+    public void LookupKernelRefusesAFanInItCannotCount() =>
+        Assert.That(() => new BinaryLutGemm(new BitMatrix(64, 65_536)), Throws.ArgumentException.With.Message.Contains("at most 65535 inputs"));
+
+    [Test]
     public void ImagesWithBlankRegionsMatchReference()
     {
         var model = ModelBuilder.FromSpec("dense100,dense10", new TensorShape(8, 8, 1), new Random(13));

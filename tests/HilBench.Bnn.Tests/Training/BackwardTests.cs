@@ -46,6 +46,27 @@ public class BackwardTests
     }
 
     [Test]
+    public void ForwardIsExactForAFanInBeyondSixteenBitCounters()
+    {
+        // Inputs all +1, weights all -1 except o + 1 of them in neuron o: n - o - 1 disagreements, above 65,535.
+        const int n = 65_600, outs = 40, rows = 4;
+        var block = new TrainingBlock(1, n, outs, hidden: false, new Random(1), new AdamOptimizer());
+        Array.Fill(block.Latent, -0.5f);
+        for (int o = 0; o < outs; o++)
+            for (int i = 0; i <= o; i++) block.Latent[o * n + 1000 * i] = 0.5f;
+        block.Binarize(null, new Random(2));
+        var x = Enumerable.Repeat(1f, rows * n).ToArray();
+        int words = BitMatrix.WordsFor(n);
+        var bits = new ulong[rows * words];
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < n; j++) bits[r * words + (j >> 6)] |= 1UL << (j & 63);
+        block.Forward([], bits, x, rows, KernelPaths.Resolve(KernelPath.Auto), new TrainingOptions(), training: true, threads: 1);
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outs; o++)
+                Assert.That(block.PreActivations![r * outs + o], Is.EqualTo(n - 2f * (n - o - 1)), $"row {r}, neuron {o}");
+    }
+
+    [Test]
     public void ForwardPreActivationsAreTheProductWithTheBinarizedWeights()
     {
         var block = Block(hidden: false, 1, out var x, out _);
