@@ -34,6 +34,7 @@ public sealed class ThresholdLayer : BnnLayer
     /// Folds batch norm (gamma, beta, running mean and variance, eps) followed by sign(y &gt;= 0 -&gt; +1)
     /// into integer thresholds giving exactly the same outputs for every integer pre-activation.
     /// </summary>
+    /// <exception cref="ArgumentException">A parameter is NaN or infinite, or variance + eps is not positive.</exception>
     public static ThresholdLayer FromBatchNorm(TensorShape inputShape, ReadOnlySpan<double> gamma, ReadOnlySpan<double> beta,
         ReadOnlySpan<double> mean, ReadOnlySpan<double> variance, double eps)
     {
@@ -44,6 +45,12 @@ public sealed class ThresholdLayer : BnnLayer
         var asc = new bool[c];
         for (int j = 0; j < c; j++)
         {
+            CheckFinite("gamma", gamma[j], j);
+            CheckFinite("beta", beta[j], j);
+            CheckFinite("running mean", mean[j], j);
+            CheckFinite("running variance", variance[j], j);
+            if (!(variance[j] + eps > 0) || double.IsInfinity(variance[j] + eps))
+                throw new ArgumentException($"batch norm channel {j}: variance + eps = {variance[j]} + {eps} is not a positive finite number; use eps > 0 (a trained variance is never negative)");
             double sd = Math.Sqrt(variance[j] + eps);
             if (gamma[j] == 0)
             {
@@ -72,5 +79,11 @@ public sealed class ThresholdLayer : BnnLayer
             t[j] = (int)ti;
         }
         return new ThresholdLayer(inputShape, t, asc);
+    }
+
+    private static void CheckFinite(string name, double value, int channel)
+    {
+        if (!double.IsFinite(value))
+            throw new ArgumentException($"batch norm channel {channel}: the {name} is {value}, so no threshold exists; training diverged: lower the learning rate and train again");
     }
 }

@@ -58,4 +58,27 @@ public class ThresholdLayerTests
     [Test]
     public void MismatchedLengthsAreRefused() =>
         Assert.That(() => new ThresholdLayer(TensorShape.Vector(3), new int[2], new bool[3]), Throws.ArgumentException.With.Message.Contains("3 thresholds"));
+
+    [TestCase(double.NaN, 1.0, 0.0, 1.0, "gamma is NaN")]
+    [TestCase(1.0, double.PositiveInfinity, 0.0, 1.0, "the beta is")]
+    [TestCase(1.0, 0.0, double.NaN, 1.0, "running mean is NaN")]
+    [TestCase(1.0, 0.0, 0.0, double.NaN, "running variance is NaN")]
+    [TestCase(1.0, 0.0, 0.0, double.NegativeInfinity, "the running variance is")]
+    [TestCase(1.0, 0.0, 0.0, -1.0, "variance + eps")]
+    public void InvalidStatisticsAreRefusedNamingTheChannel(double gamma, double beta, double mean, double variance, string cause)
+    {
+        // Channel 0 is valid; channel 1 holds the bad value.
+        Assert.That(() => ThresholdLayer.FromBatchNorm(TensorShape.Vector(2), [1.0, gamma], [0.0, beta], [0.0, mean], [1.0, variance], 1e-5),
+            Throws.ArgumentException.With.Message.Contains("channel 1").And.Message.Contains(cause));
+    }
+
+    [Test]
+    public void NonFiniteStatisticsSuggestALowerLearningRate() =>
+        Assert.That(() => ThresholdLayer.FromBatchNorm(TensorShape.Vector(1), [double.NaN], [0.0], [0.0], [1.0], 1e-5),
+            Throws.ArgumentException.With.Message.Contains("lower the learning rate"));
+
+    [Test]
+    public void ZeroVariancePlusZeroEpsIsRefused() =>
+        Assert.That(() => ThresholdLayer.FromBatchNorm(TensorShape.Vector(1), [1.0], [0.0], [0.0], [0.0], 0),
+            Throws.ArgumentException.With.Message.Contains("use eps > 0"));
 }
