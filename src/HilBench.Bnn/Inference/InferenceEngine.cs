@@ -222,6 +222,9 @@ public sealed class InferenceEngine
             OutWords = BitMatrix.WordsFor(Out.Size);
             IsConv = block.Linear is BinaryConv2d;
             Weights = block.Linear.Weights;
+            // The kernels XOR whole words, so set padding bits (written through Words) would count as disagreeing inputs.
+            if (!Weights.PaddingIsZero())
+                throw new ArgumentException($"block {Index} ({block.Linear.Kind}) has weight bits set after column {Weights.Columns}; clear the padding bits of each row (BitMatrix.Words) before running the model", nameof(block));
             if (block.ReadsPixels)
             {
                 Pixels = new PixelGemm(path, Weights);

@@ -47,15 +47,24 @@ public sealed class BitMatrix : IEquatable<BitMatrix>
 
     public Span<ulong> Row(int row) => Words.AsSpan(row * WordsPerRow, WordsPerRow);
 
+    /// <summary>The bit at (row, column); outside the matrix (the padding included) it throws.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The row or column is outside the matrix.</exception>
     public bool this[int row, int column]
     {
-        get => (Words[row * WordsPerRow + (column >> 6)] >> (column & 63) & 1UL) != 0;
+        get => (Words[WordIndex(row, column)] >> (column & 63) & 1UL) != 0;
         set
         {
-            ref ulong w = ref Words[row * WordsPerRow + (column >> 6)];
+            ref ulong w = ref Words[WordIndex(row, column)];
             ulong mask = 1UL << (column & 63);
             w = value ? w | mask : w & ~mask;
         }
+    }
+
+    private int WordIndex(int row, int column)
+    {
+        if ((uint)row >= (uint)Rows || (uint)column >= (uint)Columns)
+            throw new ArgumentOutOfRangeException((uint)row >= (uint)Rows ? nameof(row) : nameof(column), $"bit ({row}, {column}) is outside the {Rows}x{Columns} matrix; rows are 0..{Rows - 1}, columns 0..{Columns - 1}");
+        return row * WordsPerRow + (column >> 6);
     }
 
     /// <summary>The weight as +1 or -1.</summary>

@@ -99,6 +99,15 @@ public class KernelEquivalenceTests
         Assert.That(() => new BinaryLutGemm(new BitMatrix(64, 65_536)), Throws.ArgumentException.With.Message.Contains("at most 65535 inputs"));
 
     [Test]
+    public void WeightsWithPaddingBitsSetAreRefused()
+    {
+        var model = ModelBuilder.FromSpec("dense100,dense10", new TensorShape(8, 8, 1), new Random(15));
+        var weights = model.Blocks[1].Linear.Weights;
+        weights.Words[weights.WordsPerRow - 1] |= 1UL << 63; // row 0, past column 99
+        Assert.That(() => new InferenceEngine(model), Throws.ArgumentException.With.Message.Contains("block 1").And.Message.Contains("padding"));
+    }
+
+    [Test]
     public void ImagesWithBlankRegionsMatchReference()
     {
         var model = ModelBuilder.FromSpec("dense100,dense10", new TensorShape(8, 8, 1), new Random(13));

@@ -31,6 +31,20 @@ public class BitMatrixTests
         Assert.That(m.Words[3], Is.Zero);
     }
 
+    [TestCase(0, 70)]
+    [TestCase(0, 128)]
+    [TestCase(0, -1)]
+    [TestCase(2, 0)]
+    [TestCase(-1, 0)]
+    public void IndexerOutsideTheMatrixThrowsAndWritesNothing(int row, int column)
+    {
+        var m = new BitMatrix(2, 70);
+        Assert.That(() => m[row, column] = true, Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("outside the 2x70 matrix"));
+        Assert.That(() => m[row, column], Throws.TypeOf<ArgumentOutOfRangeException>());
+        Assert.That(m.Words, Is.All.Zero);
+        Assert.That(m.PaddingIsZero(), Is.True);
+    }
+
     [Test]
     public void NonZeroPaddingIsRefused() =>
         Assert.That(() => new BitMatrix(1, 3, [0b1000UL]), Throws.ArgumentException.With.Message.Contains("padding"));
