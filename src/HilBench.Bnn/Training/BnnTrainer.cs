@@ -33,8 +33,11 @@ public sealed class BnnTrainer
     private float[] _outputGradient = [];
 
 
+    /// <exception cref="ArgumentException">An option is outside its valid range (the message names it).</exception>
     public BnnTrainer(TensorShape input, int classes, TrainingOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
         _options = options;
         _input = input;
         _classes = classes;
@@ -64,6 +67,24 @@ public sealed class BnnTrainer
         // Cross-entropy learns the logit scale (as e^theta); margin losses keep y = the integer dot products.
         _logScale[0] = LearnsScale ? (float)Math.Log(1 / Math.Sqrt(fanIn)) : 0f;
         _scaleSlot = _adam.Register(1);
+    }
+
+    /// <summary>Refuses options that would crash or silently ruin a run, naming the option and its valid range.</summary>
+    private static void Validate(TrainingOptions o)
+    {
+        static void Require(bool ok, string option, string range, object value)
+        {
+            if (!ok) throw new ArgumentException($"{option} must be {range}, not {value}", "options");
+        }
+        Require(o.Epochs > 0, nameof(o.Epochs), "at least 1", o.Epochs);
+        Require(o.BatchSize > 0, nameof(o.BatchSize), "at least 1", o.BatchSize);
+        Require(double.IsFinite(o.LearningRate) && o.LearningRate > 0, nameof(o.LearningRate), "a finite number above 0", o.LearningRate);
+        Require(o.LearningRateSteps.All(e => e > 0), nameof(o.LearningRateSteps), "a list of epochs of at least 1", string.Join(",", o.LearningRateSteps));
+        Require(double.IsFinite(o.LearningRateDecay) && o.LearningRateDecay > 0, nameof(o.LearningRateDecay), "a finite number above 0", o.LearningRateDecay);
+        Require(o.Threads >= 0, nameof(o.Threads), "0 (all cores) or more", o.Threads);
+        Require(o.Loss is not null, nameof(o.Loss), "a loss", "null");
+        Require(double.IsFinite(o.BatchNormEpsilon) && o.BatchNormEpsilon > 0, nameof(o.BatchNormEpsilon), "a finite number above 0", o.BatchNormEpsilon);
+        Require(o.BatchNormMomentum is >= 0 and <= 1, nameof(o.BatchNormMomentum), "between 0 and 1", o.BatchNormMomentum);
     }
 
     private bool LearnsScale => _options.Loss.Name == "ce";

@@ -208,6 +208,33 @@ public class BnnTrainerTests
             }
     }
 
+    private static IEnumerable<TestCaseData> BadOptions()
+    {
+        var o = new TrainingOptions { Architecture = "dense16,dense10" };
+        yield return new TestCaseData(o with { BatchSize = 0 }, "BatchSize must be at least 1, not 0");
+        yield return new TestCaseData(o with { BatchSize = -5 }, "BatchSize must be at least 1, not -5");
+        yield return new TestCaseData(o with { Epochs = 0 }, "Epochs must be at least 1, not 0");
+        yield return new TestCaseData(o with { LearningRate = double.NaN }, "LearningRate must be a finite number above 0, not NaN");
+        yield return new TestCaseData(o with { LearningRate = 0 }, "LearningRate must be a finite number above 0");
+        yield return new TestCaseData(o with { LearningRateSteps = [3, 0] }, "LearningRateSteps must be a list of epochs of at least 1, not 3,0");
+        yield return new TestCaseData(o with { LearningRateDecay = -0.1 }, "LearningRateDecay must be a finite number above 0");
+        yield return new TestCaseData(o with { Threads = -1 }, "Threads must be 0 (all cores) or more, not -1");
+        yield return new TestCaseData(o with { Loss = null! }, "Loss must be a loss");
+        yield return new TestCaseData(o with { BatchNormEpsilon = 0 }, "BatchNormEpsilon must be a finite number above 0, not 0");
+        yield return new TestCaseData(o with { BatchNormEpsilon = double.PositiveInfinity }, "BatchNormEpsilon must be a finite number above 0");
+        yield return new TestCaseData(o with { BatchNormMomentum = 1.5 }, "BatchNormMomentum must be between 0 and 1, not 1.5");
+        yield return new TestCaseData(o with { BatchNormMomentum = -0.1 }, "BatchNormMomentum must be between 0 and 1");
+        yield return new TestCaseData(o with { BatchNormMomentum = double.NaN }, "BatchNormMomentum must be between 0 and 1");
+    }
+
+    [TestCaseSource(nameof(BadOptions))]
+    public void InvalidOptionsAreRefusedNamingTheOptionAndItsRange(TrainingOptions options, string message) =>
+        Assert.That(() => new BnnTrainer(_train.Shape, 10, options), Throws.ArgumentException.With.Message.Contains(message));
+
+    [Test]
+    public void BoundaryOptionsAreAccepted() =>
+        Assert.That(() => new BnnTrainer(_train.Shape, 10, new TrainingOptions { Architecture = "dense16,dense10", BatchSize = 1, Epochs = 1, BatchNormMomentum = 1 }), Throws.Nothing);
+
     [Test]
     public void LearningRateStepsDecayByTenth()
     {
