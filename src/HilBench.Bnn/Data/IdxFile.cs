@@ -72,7 +72,7 @@ public sealed class IdxFile
         }
     }
 
-    /// <summary>Writes an unsigned-byte IDX file, gzipped or raw.</summary>
+    /// <summary>Writes an unsigned-byte IDX file, gzipped or raw, through a temporary file renamed over <paramref name="path"/> (see <see cref="AtomicFile"/>).</summary>
     /// <exception cref="ArgumentException">The dimensions are not 1 to 4 positive sizes whose product is the data length.</exception>
     public static void Write(string path, IReadOnlyList<int> dimensions, ReadOnlySpan<byte> data, bool gzip)
     {
@@ -99,10 +99,14 @@ public sealed class IdxFile
             BinaryPrimitives.WriteInt32BigEndian(header[(4 + 4 * i)..], dimensions[i]);
         }
 
-        using var file = File.Create(path);
-        using Stream output = gzip ? new GZipStream(file, CompressionLevel.Optimal) : file;
-        output.Write(header);
-        output.Write(data);
+        using var file = AtomicFile.Create(path);
+        using (var zipped = gzip ? new GZipStream(file.Stream, CompressionLevel.Optimal, leaveOpen: true) : null)
+        {
+            Stream output = (Stream?)zipped ?? file.Stream;
+            output.Write(header);
+            output.Write(data);
+        }
+        file.Commit();
     }
 
     private static IdxFile ReadSniffed(Stream stream, string source)

@@ -29,23 +29,9 @@ public static class NpzExporter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string tmp = path + ".tmp";
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
-            {
-                Export(model, fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        using var file = AtomicFile.Create(path);
+        Export(model, file.Stream);
+        file.Commit();
     }
 
     /// <summary>Writes the archive to a stream (which is left open).</summary>

@@ -54,21 +54,9 @@ public static class ModelFile
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var plan = Plan(model);
-        string tmp = path + ".tmp";
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                Write(model, plan, fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
+        using var file = AtomicFile.Create(path);
+        Write(model, plan, file.Stream);
+        file.Commit();
     }
 
     /// <summary>Writes the model to a stream (which is left open).</summary>
@@ -278,13 +266,6 @@ public static class ModelFile
         }
 
         public void Dispose() => _hash.Dispose();
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 
     // ------------------------------------------------------------------ loading

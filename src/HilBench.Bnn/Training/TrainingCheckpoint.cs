@@ -34,14 +34,10 @@ public static class TrainingCheckpoint
             w.Write(trainer.Optimizer.Step);
         }
         var bytes = body.ToArray();
-        string tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-        {
-            fs.Write(bytes);
-            fs.Write(SHA256.HashData(bytes));
-            fs.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
+        using var file = AtomicFile.Create(path);
+        file.Stream.Write(bytes);
+        file.Stream.Write(SHA256.HashData(bytes));
+        file.Commit();
     }
 
     /// <summary>Reads the settings and the number of completed epochs of a checkpoint, without restoring it.</summary>
