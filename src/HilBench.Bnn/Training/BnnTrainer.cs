@@ -225,5 +225,7 @@ public sealed class BnnTrainer
 
     internal AdamOptimizer Optimizer => _adam;
 
+    internal TrainingOptions Options => _options;
+
     internal float[] LogScaleParameter => _logScale;
 }

@@ -142,6 +142,110 @@ public class BnnTrainerTests
         }
     }
 
+    /// <summary>The settings hilbench train stores for <see cref="Small"/> with these values.</summary>
+    private static Dictionary<string, string> StoredSettings(string seed = "1", string bft = "0", string loss = "ce", string arch = "dense128,dense64,dense10", string batch = "100") => new()
+    {
+        ["arch"] = arch, ["seed"] = seed, ["loss"] = loss, ["batch"] = batch, ["bft_01"] = bft, ["bft_10"] = bft, ["lr"] = "0.001",
+    };
+
+    private static string TempCheckpoint() => Path.Combine(Path.GetTempPath(), $"hilbench-ckpt-{Guid.NewGuid():N}.ckpt");
+
+    private static float[][] Snapshot(BnnTrainer t) => t.StateArrays().OfType<float[]>().Select(a => (float[])a.Clone()).ToArray();
+
+    [TestCase("seed", "7", "seed = 7, this run has seed = 1")]
+    [TestCase("bft", "0.02", "bft_01 = 0.02, this run has bft_01 = 0")]
+    [TestCase("loss", "mhl", "loss = mhl, this run has loss = ce")]
+    [TestCase("arch", "dense128,dense32,dense10", "arch = dense128,dense32,dense10, this run has arch = dense128,dense64,dense10")]
+    [TestCase("batch", "50", "batch = 50, this run has batch = 100")]
+    public void CheckpointOfAnotherRunIsRefusedNamingTheSettingAndLeavesTheTrainerAlone(string setting, string stored, string message)
+    {
+        var settings = setting switch
+        {
+            "seed" => StoredSettings(seed: stored),
+            "bft" => StoredSettings(bft: stored),
+            "loss" => StoredSettings(loss: stored),
+            "arch" => StoredSettings(arch: stored),
+            _ => StoredSettings(batch: stored),
+        };
+        string path = TempCheckpoint();
+        try
+        {
+            var saved = new BnnTrainer(_train.Shape, 10, Small(seed: 5));
+            TrainingCheckpoint.Save(path, saved, 1, settings);
+            var target = new BnnTrainer(_train.Shape, 10, Small());
+            var before = Snapshot(target);
+            Assert.That(() => TrainingCheckpoint.Restore(path, target), Throws.TypeOf<InvalidDataException>().With.Message.Contains(message).And.Message.Contains(path));
+            Assert.That(Snapshot(target), Is.EqualTo(before));
+            Assert.That(target.Optimizer.Step, Is.Zero);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void CheckpointWithMatchingSettingsIsRestored()
+    {
+        string path = TempCheckpoint();
+        try
+        {
+            var saved = new BnnTrainer(_train.Shape, 10, Small(bft: 0.02));
+            saved.TrainEpoch(_train.Take(300), 1);
+            TrainingCheckpoint.Save(path, saved, 1, StoredSettings(bft: "0.02"));
+            var target = new BnnTrainer(_train.Shape, 10, Small(bft: 0.02));
+            Assert.That(TrainingCheckpoint.Restore(path, target), Is.EqualTo(1));
+            Assert.That(Snapshot(target), Is.EqualTo(Snapshot(saved)));
+            Assert.That(target.Optimizer.Step, Is.EqualTo(saved.Optimizer.Step));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void TruncatedStateIsRefusedWithThePathAndTheFixAndLeavesTheTrainerAlone()
+    {
+        string path = TempCheckpoint();
+        try
+        {
+            var saved = new BnnTrainer(_train.Shape, 10, Small(seed: 5));
+            TrainingCheckpoint.Save(path, saved, 1, new Dictionary<string, string>());
+            // Cut the body short but keep its checksum valid: what a build writing less state would produce.
+            var body = File.ReadAllBytes(path)[..^32];
+            var cut = body[..(body.Length - 1000)];
+            File.WriteAllBytes(path, [.. cut, .. System.Security.Cryptography.SHA256.HashData(cut)]);
+            var target = new BnnTrainer(_train.Shape, 10, Small());
+            var before = Snapshot(target);
+            Assert.That(() => TrainingCheckpoint.Restore(path, target),
+                Throws.TypeOf<InvalidDataException>().With.Message.Contains(path).And.Message.Contains("truncated").And.Message.Contains("use an earlier checkpoint or start again"));
+            Assert.That(Snapshot(target), Is.EqualTo(before));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void CheckpointThatCannotBeWrittenLeavesNoTemporaryFile()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"hilbench-ckpt-{Guid.NewGuid():N}");
+        string path = Path.Combine(dir, "run.ckpt");
+        Directory.CreateDirectory(path); // a directory where the checkpoint should go
+        try
+        {
+            var t = new BnnTrainer(_train.Shape, 10, Small());
+            Assert.That(() => TrainingCheckpoint.Save(path, t, 0, new Dictionary<string, string>()), Throws.InstanceOf<IOException>().Or.InstanceOf<UnauthorizedAccessException>());
+            Assert.That(Directory.GetFiles(dir), Is.Empty);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Test]
     public void LatentWeightsStayClippedToPlusMinusOne()
     {
