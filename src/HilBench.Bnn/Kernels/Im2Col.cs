@@ -131,7 +131,11 @@ internal static class Im2Col
         }
     }
 
-    /// <summary>Copies count bits; the destination bits are zero beforehand (they are ORed in).</summary>
+    /// <summary>
+    /// Copies count bits; the destination bits are zero beforehand (they are ORed in). Not
+    /// <see cref="Tensors.PackedBits.Copy"/>, which overwrites: for im2col's short runs into zeroed patches
+    /// this is about a third faster.
+    /// </summary>
     public static void CopyBits(ReadOnlySpan<ulong> src, int srcBit, Span<ulong> dst, int dstBit, int count)
     {
         if (((srcBit | dstBit | count) & 63) == 0)
