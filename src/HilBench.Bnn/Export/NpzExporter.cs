@@ -111,7 +111,7 @@ public static class NpzExporter
                 }
             case BinaryDense:
                 shape = [bits.Rows, bits.Columns];
-                columns = source.Size == bits.Columns ? ChwToHwcColumns(source) : Enumerable.Range(0, bits.Columns).ToArray();
+                columns = ChwToHwcColumns(source); // BnnModel checks that a dense layer reads source.Size values
                 break;
             default:
                 throw new ArgumentException($"cannot export layer kind '{layer.Kind}'");

@@ -94,9 +94,7 @@ public static class ModelFile
                     length += 8 + w.Words.LongLength * 8;
                     break;
                 case ThresholdLayer t:
-                    if (t.Thresholds.Length != t.InputShape.Channels || t.Ascending.Length != t.InputShape.Channels)
-                        throw new ArgumentException($"layer {i} (threshold) has {t.Thresholds.Length} thresholds and {t.Ascending.Length} orientations for {t.InputShape.Channels} channels");
-                    length += 5L * t.Thresholds.Length;
+                    length += 5L * t.Thresholds.Length; // one per channel, as its constructor checks
                     break;
                 case MaxPool2d:
                     break;
