@@ -86,7 +86,7 @@ public sealed class InferenceEngine
         int classes = Model.Classes;
         var logits = new int[count * classes];
         var predictions = new int[count];
-        int[][]? pre = captureLayers ? _stages.Select(s => new int[count * s.Out.Size]).ToArray() : null;
+        int[][]? pre = captureLayers ? _stages.Select(s => new int[CaptureLength(s, count)]).ToArray() : null;
         BitMatrix?[]? outs = captureLayers ? _stages.Select(s => s.Act is null || count == 0 ? null : new BitMatrix(count, s.Out.Size)).ToArray() : null;
         // A fused stage skips its pre-activations, so it serves only runs that do not capture them.
         bool fused = !captureLayers;
@@ -114,6 +114,15 @@ public sealed class InferenceEngine
             ? _stages.Select((s, i) => new LayerActivations(i, s.Out, count, pre![i], outs![i])).ToArray()
             : null;
         return new InferenceResult(count, classes, logits, predictions, layers);
+    }
+
+    /// <summary>Values of one block's captured pre-activations for <paramref name="count"/> images; refuses more than an array holds.</summary>
+    private static int CaptureLength(Stage s, int count)
+    {
+        long length = (long)count * s.Out.Size;
+        if (length > Array.MaxLength)
+            throw new ArgumentException($"capturing block {s.Index}'s pre-activations ({s.Out}) for {count} images needs {length} values, more than one array holds; capture at most {Array.MaxLength / s.Out.Size} images per run", nameof(count));
+        return (int)length;
     }
 
     private sealed record Output(int[] Logits, int[] Predictions, int Classes, int[][]? Pre, BitMatrix?[]? Outs, bool Fused, int Tile);
