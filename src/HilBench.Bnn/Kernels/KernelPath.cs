@@ -2,13 +2,17 @@ using System.Runtime.Intrinsics.X86;
 
 namespace HilBench.Bnn.Kernels;
 
-/// <summary>Which SIMD width the inference kernels use. Every path gives bit-identical results.</summary>
+/// <summary>
+/// Which SIMD width the inference kernels (binary and pixel products, thresholds) use. Every path gives
+/// bit-identical results. Max pooling and training use <c>Vector512</c> whatever the path: exact on every CPU
+/// (in software where AVX-512 is missing).
+/// </summary>
 public enum KernelPath
 {
     /// <summary>The widest path this CPU supports.</summary>
     Auto,
 
-    /// <summary>Plain 64-bit popcount and integer loops; runs everywhere.</summary>
+    /// <summary>Plain 64-bit popcount and integer loops for the products and thresholds; runs everywhere.</summary>
     Scalar,
 
     /// <summary>AVX2: 256-bit XOR with nibble-table popcount.</summary>

@@ -10,7 +10,7 @@ namespace HilBench.Bnn.Training;
 public readonly record struct BatchProgress(int Epoch, int Batch, int Batches, double MeanLoss, double Accuracy);
 
 /// <summary>
-/// Trains a BNN of dense blocks with the straight-through estimator. Latent real weights are binarized by
+/// Trains a BNN of dense and convolutional blocks (3x3 convolutions, optionally 2x2 max pooling) with the straight-through estimator. Latent real weights are binarized by
 /// sign (bit flip training flips the binarized bits on every forward pass); the forward pass runs the
 /// integer inference kernels, so pre-activations are exactly those of the exported model; gradients are
 /// float matrix products; Adam updates the latent weights, which are then clipped to [-1, 1]. Batch norm

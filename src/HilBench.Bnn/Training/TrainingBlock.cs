@@ -396,7 +396,8 @@ internal sealed class TrainingBlock
 
     /// <summary>
     /// Weight gradient dW = dA^T X over the rows of the linear product (straight-through: zero where
-    /// |latent| &gt; 1); returns the gradient of the block's input when asked. <paramref name="da"/> is the
+    /// |latent| &gt; 1; <see cref="Update"/> clips every latent weight, so this only matters for weights set from
+    /// outside, such as a checkpoint written by other code); returns the gradient of the block's input when asked. <paramref name="da"/> is the
     /// gradient of <see cref="PreActivations"/> (after pooling); <paramref name="count"/> counts images.
     /// </summary>
     public float[]? Backward(float[] da, int count, int threads, bool needInputGradient)
