@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace HilBench.Bnn.Tensors;
 
 /// <summary>
@@ -62,10 +64,15 @@ public sealed class BitMatrix : IEquatable<BitMatrix>
 
     private int WordIndex(int row, int column)
     {
-        if ((uint)row >= (uint)Rows || (uint)column >= (uint)Columns)
-            throw new ArgumentOutOfRangeException((uint)row >= (uint)Rows ? nameof(row) : nameof(column), $"bit ({row}, {column}) is outside the {Rows}x{Columns} matrix; rows are 0..{Rows - 1}, columns 0..{Columns - 1}");
+        if ((uint)row >= (uint)Rows || (uint)column >= (uint)Columns) ThrowOutside(row, column);
         return row * WordsPerRow + (column >> 6);
     }
+
+    // Kept out of WordIndex so that the check inlines into the indexer.
+    [DoesNotReturn]
+    private void ThrowOutside(int row, int column) =>
+        throw new ArgumentOutOfRangeException((uint)row >= (uint)Rows ? nameof(row) : nameof(column),
+            $"bit ({row}, {column}) is outside the {Rows}x{Columns} matrix; rows are 0..{Rows - 1}, columns 0..{Columns - 1}");
 
     /// <summary>The weight as +1 or -1.</summary>
     public int Sign(int row, int column) => this[row, column] ? 1 : -1;
