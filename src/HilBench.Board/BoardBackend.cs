@@ -107,6 +107,8 @@ public sealed class BoardBackend : IMemoryBackend
             _stored = null;
             try
             {
+                // Telemetry first, so the client knows when the board booted and a restart before the first load shows.
+                Client.GetTelemetry(cancel);
                 Client.Write(address, bytes, cancel);
             }
             catch (BoardException e)
@@ -154,10 +156,11 @@ public sealed class BoardBackend : IMemoryBackend
             {
                 throw new MemoryBackendException($"{Name}: load at {request.Point} failed: {e.Message}", inner: e);
             }
-            catch (MemoryBackendException)
+            catch (MemoryBackendException e)
             {
                 // The client already retried and reopened the port; the board's lease takes it back to nominal.
                 linkLost = true;
+                ForgetIfWiped(e);
                 throw;
             }
             finally
@@ -265,6 +268,12 @@ public sealed class BoardBackend : IMemoryBackend
             }
         }
         return cells.ToArray();
+    }
+
+    /// <summary>A board that restarted while the link was down has lost the image: the next Load must not compare against wiped memory.</summary>
+    private void ForgetIfWiped(MemoryBackendException e)
+    {
+        if (e.InnerException is BoardStateLostException { MemoryLost: true }) _stored = null;
     }
 
     /// <summary>Back to nominal whatever happened; a failure here is reported unless another one is already on its way out.</summary>

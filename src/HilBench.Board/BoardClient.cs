@@ -10,11 +10,13 @@ namespace HilBench.Board;
 /// <summary>
 /// The host side of PROTOCOL.md over one link: HELLO and version negotiation, one request in flight, request ids
 /// 1..65535 (never 0), a reply timeout, resends with the same id (the board's reply cache makes them safe), stale
-/// replies discarded, one reopen of the port before the link is reported lost, the lease kept alive while the board
+/// replies discarded, one reopen of the port (with a check that the board kept its point and did not restart) before
+/// the link is reported lost, the lease kept alive while the board
 /// is away from its nominal point, and a host-side voltage floor. Thread-safe: requests are serialized.
 /// <para>
 /// Failures: a lost link is a <see cref="MemoryBackendException"/> with Retryable = true naming the port and the
-/// request; an error status is a <see cref="BoardStatusException"/>; a malformed reply a
+/// request (with an inner <see cref="BoardStateLostException"/> when the reopened board lost its point or its memory);
+/// an error status is a <see cref="BoardStatusException"/>; a malformed reply a
 /// <see cref="BoardProtocolException"/>; a point the board cannot take an <see cref="OperatingPointException"/>.
 /// </para>
 /// </summary>
@@ -35,6 +37,8 @@ public sealed class BoardClient : IDisposable
     private BoardDescription? _board;
     private ushort _lastId;
     private long _lastSentTicks = Environment.TickCount64;
+    private long? _bootTicks;
+    private long _bootSeenTicks;
     private uint _leaseMs = DefaultLeaseMs;
     private volatile bool _awayFromNominal;
     private volatile bool _disposed;
@@ -372,6 +376,7 @@ public sealed class BoardClient : IDisposable
             _transport.Reopen();
             _decoder.Clear();
             HelloLocked(cancel, mayReconnect: false);
+            CheckBoardKeptItsState(what, cancel);
             var second = Attempt(command, payload, extraTimeout, cancel);
             if (second.Reply is { } again) return again;
             reopened = $"after reopening the port and HELLO, request {second.RequestId} failed the same way ({second.Failure})";
@@ -382,9 +387,44 @@ public sealed class BoardClient : IDisposable
         }
         catch (MemoryBackendException e)
         {
-            reopened = $"after reopening the port the board did not answer HELLO ({e.Message})";
+            reopened = $"after reopening the port: {e.Message}";
+        }
+        catch (BoardStateLostException e)
+        {
+            throw new MemoryBackendException(e.Message, retryable: true, e);
         }
         throw Lost(command, first, reopened);
+    }
+
+    /// <summary>
+    /// After a reconnect, before the request is sent again: GET_TELEMETRY must show the board as the host left it.
+    /// A board that went back to nominal (its lease ran out while the link was down) or restarted (memory wiped)
+    /// would run the request at the wrong point or on lost data, so it is not sent; the client's state is updated to
+    /// the board's and <see cref="BoardStateLostException"/> says what to redo. Caller holds the gate.
+    /// </summary>
+    private void CheckBoardKeptItsState(string what, CancellationToken cancel)
+    {
+        var outcome = Attempt(Command.GetTelemetry, [], TimeSpan.Zero, cancel);
+        if (outcome.Reply is not { } reply) throw Lost(Command.GetTelemetry, outcome, null);
+        ThrowIfError(reply, "GET_TELEMETRY after reconnecting");
+        var telemetry = Telemetry.Parse(reply.Payload.Span);
+        LastTelemetry = telemetry;
+        bool restarted = ObserveUptime(telemetry.UptimeMs, Environment.TickCount64);
+        // Telemetry carries no temperature set point: a point away from nominal only in temperature is checked by voltage and tRCD alone.
+        var set = AppliedPoint;
+        bool pointLost = _awayFromNominal && set is { } p &&
+                         (telemetry.SetVoltageMv != p.VoltageMv || ResolvedTrcd(telemetry.TrcdTenPs) != ResolvedTrcd(p.TrcdTenPs));
+        if (!restarted && !pointLost) return;
+
+        // An expiry and a restart both restore the nominal temperature.
+        var now = new BoardOperatingPoint(telemetry.SetVoltageMv, telemetry.TrcdTenPs);
+        AppliedPoint = now;
+        _awayFromNominal = !IsNominal(now);
+        if (restarted)
+            throw new BoardStateLostException($"board on {Port} restarted while the link was down (uptime {telemetry.UptimeMs} ms): the contents of its memory were lost, " +
+                                              $"so {what} was not repeated; write the data again (Store, or FILL the pattern) and measure again", memoryLost: true);
+        throw new BoardStateLostException($"board on {Port} lost its operating point while the link was down (the host had set {set}, the board is at {telemetry.SetVoltageMv} mV; " +
+                                          $"its lease of {_leaseMs} ms probably ran out), so {what} was not repeated; the point must be measured again", memoryLost: false);
     }
 
     private readonly record struct Outcome(Frame? Reply, ushort RequestId, int Attempts, string Failure);
@@ -533,7 +573,31 @@ public sealed class BoardClient : IDisposable
     {
         LastTelemetry = telemetry;
         if (telemetry.LeaseExpired && telemetry.SetVoltageMv == _board?.VoltageNominalMv) _awayFromNominal = false;
+        ObserveUptime(telemetry.UptimeMs, Environment.TickCount64);
     }
+
+    /// <summary>
+    /// Remembers when the board booted, in host ticks (<paramref name="now"/> minus the uptime), and says whether
+    /// this uptime shows a later boot than the one remembered: a restart. The u32 uptime wraps every 49.7 days, so
+    /// the wrap count that puts the boot nearest the remembered one is taken. The two clocks differ by the link's
+    /// latency and their drift, hence a tolerance of 1 s plus 0.1 % of the time since the last estimate.
+    /// </summary>
+    private bool ObserveUptime(uint uptimeMs, long now)
+    {
+        const double Wrap = 1L << 32;
+        long uptime = uptimeMs;
+        bool restarted = false;
+        if (_bootTicks is { } known)
+        {
+            uptime += (long)Math.Max(0, Math.Round((now - known - uptimeMs) / Wrap)) << 32;
+            restarted = now - uptime > known + 1000 + (now - _bootSeenTicks) / 1000;
+        }
+        _bootTicks = now - uptime;
+        _bootSeenTicks = now;
+        return restarted;
+    }
+
+    private ushort ResolvedTrcd(ushort trcd) => trcd == BoardOperatingPoint.NominalTrcd ? Board.TrcdNominal : trcd;
 
     private void CheckRange(long address, long length, string command)
     {

@@ -24,3 +24,14 @@ public sealed class BoardStatusException(string message, Command command, Status
 
     public ushort RequestId { get; } = requestId;
 }
+
+/// <summary>
+/// The board lost state the host relied on while the link was down: it went back to its nominal point (its lease ran
+/// out) or it restarted (<see cref="MemoryLost"/>: its memory contents are gone). The request was not repeated. The
+/// client reports it as the inner exception of a retryable <see cref="HilBench.Memory.Backends.MemoryBackendException"/>.
+/// </summary>
+public sealed class BoardStateLostException(string message, bool memoryLost) : BoardException(message)
+{
+    /// <summary>The board restarted: what was written to it must be written again.</summary>
+    public bool MemoryLost { get; } = memoryLost;
+}

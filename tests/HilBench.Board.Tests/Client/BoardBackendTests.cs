@@ -164,6 +164,29 @@ public class BoardBackendTests
     }
 
     [Test]
+    public void ABoardThatRestartedIsNotComparedAgainstWipedMemory()
+    {
+        using var backend = Backend();
+        backend.Store(_image);
+        _board.DropLink();
+        var replugged = backend.Load(new LoadRequest(new OperatingPoint(0.6)));
+        Assert.That(replugged.Faults, Is.EqualTo(ExpectedFaults(600, backend.Placement!)), "a replugged cable alone loses nothing");
+
+        _board.Restart();
+        var e = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Retryable, Is.True);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).True);
+        Assert.That(e.Message, Does.Contain("restarted").And.Contain("memory were lost").And.Contain("write the data again"));
+        Assert.That(_board.Voltages, Is.EqualTo(new ushort[] { 600, 1000 }), "the SET_OP was not repeated on the restarted board");
+        var again = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))));
+        Assert.That(again!.Message, Does.Contain("nothing is stored"));
+
+        backend.Store(_image);
+        Assert.That(backend.Load(new LoadRequest(new OperatingPoint(0.6))).Faults, Is.EqualTo(ExpectedFaults(600, backend.Placement!)));
+    }
+
+    [Test]
     public void PointsOffTheBoardAreRefusedBeforeAnythingIsSent()
     {
         using var backend = Backend(new BoardBackendOptions { VoltageFloorMv = 700 });

@@ -214,6 +214,27 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ARequestIsNotRepeatedAfterReconnectingToABoardThatLostItsPoint()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        using var client = Clients.Connect(board);
+        client.Write(0, new byte[16]);
+        board.AddWeakCell(5, 900, true);
+        client.SetOperatingPoint(600);
+        board.Unplugged = true; // 5 attempts of 250 ms: the 300 ms lease runs out before the port is reopened
+        var e = Assert.Throws<MemoryBackendException>(() => client.CompareWritten(0, 16));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Retryable, Is.True);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).False);
+        Assert.That(e.Message, Does.Contain("lost its operating point").And.Contain("600 mV").And.Contain("COMPARE of 16 bytes").And.Contain("measured again"));
+        Assert.That(board.ExecutedCount(Command.Compare), Is.Zero, "not run at the nominal point the board went back to");
+        Assert.That(client.AppliedPoint?.VoltageMv, Is.EqualTo((ushort)1000), "the client knows where the board is now");
+
+        client.SetOperatingPoint(600);
+        Assert.That(client.CompareWritten(0, 16), Is.EqualTo(new long[] { 5 }), "measuring the point again works");
+    }
+
+    [Test]
     public void HostFloorRefusesBeforeSending()
     {
         using var client = Clients.Connect(_board, Clients.Fast(floorMv: 600));

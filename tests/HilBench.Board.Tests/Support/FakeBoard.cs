@@ -24,7 +24,9 @@ internal sealed class FakeBoard : IDisposable
     private readonly Timer _leaseClock;
     private Connection? _connection;
     private (ushort Id, Command Command, byte[] Wire)? _cache;
+    private readonly uint _defaultLeaseMs;
     private long _leaseDeadline;
+    private long _bootTicks = Environment.TickCount64 - 60_000; // up for a minute when a test starts
     private bool _disposed;
 
     public FakeBoard(MemoryGeometry? geometry = null, BoardCapabilities capabilities = BoardCapabilities.Temperature | BoardCapabilities.Current | BoardCapabilities.CompareWritten | BoardCapabilities.Emulated,
@@ -43,7 +45,7 @@ internal sealed class FakeBoard : IDisposable
         Memory = new byte[Description.TotalBytes];
         Written = new byte[Description.TotalBytes];
         VoltageMv = 1000;
-        LeaseMs = leaseMs;
+        LeaseMs = _defaultLeaseMs = leaseMs;
         _leaseDeadline = Environment.TickCount64 + leaseMs;
         _leaseClock = new Timer(_ => CheckLease(), null, 5, 5);
     }
@@ -83,6 +85,9 @@ internal sealed class FakeBoard : IDisposable
 
     /// <summary>Receives and executes but never answers.</summary>
     public bool Silent { get; set; }
+
+    /// <summary>The cable is out: nothing gets through either way until the host reopens the port (plugs it back in).</summary>
+    public bool Unplugged { get; set; }
 
     /// <summary>The largest COMPARE reply payload; small values force the host to follow next/done.</summary>
     public int CompareReplyLimit { get; set; } = 4096;
@@ -141,6 +146,24 @@ internal sealed class FakeBoard : IDisposable
         lock (_gate) _connection?.Close();
     }
 
+    /// <summary>A power cycle: the connection drops, the memory is wiped, the point, lease and reply cache are as after power-up and the uptime starts again.</summary>
+    public void Restart()
+    {
+        lock (_gate)
+        {
+            _connection?.Close();
+            Array.Clear(Memory);
+            Array.Clear(Written);
+            VoltageMv = Description.VoltageNominalMv;
+            TemperatureDeciC = BoardOperatingPoint.NominalTemperature;
+            LeaseMs = _defaultLeaseMs;
+            LeaseExpired = false;
+            _cache = null;
+            _bootTicks = Environment.TickCount64;
+            _leaseDeadline = _bootTicks + LeaseMs;
+        }
+    }
+
     public void Dispose()
     {
         lock (_gate)
@@ -158,6 +181,7 @@ internal sealed class FakeBoard : IDisposable
         {
             _connection?.Close();
             _connection = connection;
+            Unplugged = false;
         }
         new Thread(() => Serve(connection)) { IsBackground = true, Name = "fake board" }.Start();
         hostOutput = connection.ToBoard.Writer.AsStream();
@@ -193,6 +217,7 @@ internal sealed class FakeBoard : IDisposable
             {
                 int n = input.Read(buffer, 0, buffer.Length);
                 if (n == 0) return;
+                if (Unplugged) continue;
                 foreach (var d in decoder.FeedAndTake(buffer.AsSpan(0, n)))
                 {
                     if (d.Frame.IsReply) continue;
@@ -271,7 +296,7 @@ internal sealed class FakeBoard : IDisposable
                 if (p.Length != 0) return Fail(Status.BadLength);
                 long left = Math.Max(0, _leaseDeadline - Environment.TickCount64);
                 short temperature = TemperatureDeciC == BoardOperatingPoint.NominalTemperature ? Description.TemperatureNominal : TemperatureDeciC;
-                return Ok(new Telemetry(VoltageMv, (ushort)(VoltageMv - 1), 12345, temperature, 0, 60000, (uint)left, LeaseExpired ? (byte)1 : (byte)0).ToPayload());
+                return Ok(new Telemetry(VoltageMv, (ushort)(VoltageMv - 1), 12345, temperature, 0, (uint)(Environment.TickCount64 - _bootTicks), (uint)left, LeaseExpired ? (byte)1 : (byte)0).ToPayload());
             }
             case Command.Write:
             {
