@@ -165,7 +165,7 @@ public sealed class BoardBackend : IMemoryBackend
             }
             finally
             {
-                if (!linkLost) RestoreNominal(rethrowing: !measured);
+                if (!linkLost) Client.RestoreNominalAfterMeasuring(anotherFailureLeaving: !measured);
             }
             if (Board.Has(BoardCapabilities.Destructive)) Rewrite(differing);
             if (MeasuresEnergy) _nominalWatts ??= NominalWatts(cancel); // back at nominal now: once per stored image
@@ -274,21 +274,6 @@ public sealed class BoardBackend : IMemoryBackend
     private void ForgetIfWiped(MemoryBackendException e)
     {
         if (e.InnerException is BoardStateLostException { MemoryLost: true }) _stored = null;
-    }
-
-    /// <summary>Back to nominal whatever happened; a failure here is reported unless another one is already on its way out.</summary>
-    private void RestoreNominal(bool rethrowing)
-    {
-        try
-        {
-            Client.RestoreNominal(CancellationToken.None);
-        }
-        catch (Exception e) when (e is MemoryBackendException or BoardException)
-        {
-            if (rethrowing) return;
-            throw e as MemoryBackendException ??
-                  new MemoryBackendException($"{Name}: could not return the board to its nominal point ({e.Message}); its lease will, within {Client.LeaseMs} ms", inner: e);
-        }
     }
 
     /// <summary>On a destructive board the failing cells now hold their stuck values: write back the bytes they sit in, in runs.</summary>

@@ -165,6 +165,25 @@ public sealed class BoardClient : IDisposable
     public BoardOperatingPoint RestoreNominal(CancellationToken cancel = default) => SetOperatingPoint(Board.Nominal, cancel);
 
     /// <summary>
+    /// Back to nominal after a measurement, whatever ended it: a cancellation does not stop it, and a failure to get
+    /// there is reported (as a <see cref="MemoryBackendException"/>) only when <paramref name="anotherFailureLeaving"/>
+    /// is false, so it never hides the failure that ended the measurement. Call it from a finally block.
+    /// </summary>
+    public void RestoreNominalAfterMeasuring(bool anotherFailureLeaving)
+    {
+        try
+        {
+            RestoreNominal(CancellationToken.None);
+        }
+        catch (Exception e) when (e is MemoryBackendException or BoardException)
+        {
+            if (anotherFailureLeaving) return;
+            throw e as MemoryBackendException ??
+                  new MemoryBackendException($"could not return board {Board.Firmware} on {Port} to its nominal point ({e.Message}); its lease will, within {LeaseMs} ms", inner: e);
+        }
+    }
+
+    /// <summary>
     /// The board's units for a point: the voltage must lie on the board's voltage step (counted from its floor)
     /// within [host floor, maximum]; tRCD and temperature must be on their steps and in range, or nominal on a board
     /// that does not control them. Throws <see cref="OperatingPointException"/> naming the limit.

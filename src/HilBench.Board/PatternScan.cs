@@ -28,32 +28,39 @@ public static class PatternScan
         client.Fill(address, length, pattern, cancel);
     }
 
-    /// <summary>Measures one point; the range must hold the pattern (see <see cref="Prepare"/>).</summary>
+    /// <summary>
+    /// Measures one point; the range must hold the pattern (see <see cref="Prepare"/>). The board returns to nominal
+    /// (and a destructive one gets the pattern back) even when <paramref name="cancel"/> fires; a cancellation that
+    /// comes after the read still returns the read, and the next request sees it.
+    /// </summary>
     public static ScanPoint Measure(BoardClient client, OperatingPoint point, long address, long length, byte[] pattern, CancellationToken cancel = default)
     {
         var target = client.ToBoardPoint(point);
+        cancel.ThrowIfCancellationRequested(); // before the board leaves nominal, so there is nothing to undo
         var before = client.Statistics;
         var clock = Stopwatch.StartNew();
         BoardOperatingPoint applied;
         long[] cells;
         Telemetry telemetry;
+        bool measured = false, linkLost = false;
         try
         {
             applied = client.SetOperatingPoint(target, cancel);
             cells = client.Compare(address, length, pattern, cancel);
             telemetry = client.GetTelemetry(cancel);
+            measured = true;
         }
         catch (MemoryBackendException)
         {
-            throw; // the link is gone: the board's lease takes it back to nominal
-        }
-        catch
-        {
-            client.RestoreNominal(CancellationToken.None);
+            linkLost = true; // the link is gone: the board's lease takes it back to nominal
             throw;
         }
-        client.RestoreNominal(cancel);
-        if (client.Board.Has(BoardCapabilities.Destructive)) client.Fill(address, length, pattern, cancel);
+        finally
+        {
+            if (!linkLost) client.RestoreNominalAfterMeasuring(anotherFailureLeaving: !measured);
+        }
+        // The point is measured: a cancellation now must not leave a destructive board without its pattern.
+        if (client.Board.Has(BoardCapabilities.Destructive)) client.Fill(address, length, pattern, CancellationToken.None);
         var read = new bool[cells.Length];
         for (int i = 0; i < cells.Length; i++)
         {

@@ -89,6 +89,9 @@ internal sealed class FakeBoard : IDisposable
     /// <summary>The cable is out: nothing gets through either way until the host reopens the port (plugs it back in).</summary>
     public bool Unplugged { get; set; }
 
+    /// <summary>Called with each well-formed request's command before the board refuses or executes it (the board's lock is held).</summary>
+    public Action<Command>? Executing { get; set; }
+
     /// <summary>The largest COMPARE reply payload; small values force the host to follow next/done.</summary>
     public int CompareReplyLimit { get; set; } = 4096;
 
@@ -247,6 +250,7 @@ internal sealed class FakeBoard : IDisposable
                 return Encode(f.RequestId, f.Command, Status.Busy);
             }
             _leaseDeadline = Environment.TickCount64 + LeaseMs;
+            Executing?.Invoke(f.Command);
             if (Refuse is { } refuse && refuse.Command == f.Command)
             {
                 Refuse = null;

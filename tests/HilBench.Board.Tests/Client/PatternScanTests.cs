@@ -1,0 +1,42 @@
+using HilBench.Board.Protocol;
+using HilBench.Board.Tests.Support;
+using HilBench.Memory;
+
+namespace HilBench.Board.Tests.Client;
+
+[TestFixture]
+public class PatternScanTests
+{
+    [Test]
+    public void ACancellationAfterTheReadKeepsTheReadAndLeavesTheBoardAtNominalWithItsPattern()
+    {
+        using var board = new FakeBoard(capabilities: BoardCapabilities.CompareWritten | BoardCapabilities.Destructive);
+        board.AddWeakCell(8 * 10 + 3, 900, false);
+        using var client = Clients.Connect(board);
+        using var cancel = new CancellationTokenSource();
+        // Cancelled from inside the exchange, once the COMPARE has been answered.
+        board.Executing = command => { if (command == Command.GetTelemetry) cancel.Cancel(); };
+        var scans = new List<(ScanPoint Scan, int? Repeat)>();
+
+        Assert.Catch<OperationCanceledException>(() =>
+            PatternScan.Run(client, [new OperatingPoint(0.6), new OperatingPoint(0.55)], 1, 0, 64, [0xFF], scans, cancel: cancel.Token));
+
+        Assert.That(scans, Has.Count.EqualTo(1), "the point read before the cancellation is kept");
+        Assert.That(scans[0].Scan.Cells, Is.EqualTo(new long[] { 8 * 10 + 3 }));
+        Assert.That(board.Voltages, Is.EqualTo(new ushort[] { 1000, 600, 1000 }), "back to nominal, and the second point never started");
+        Assert.That(board.Memory.AsSpan(0, 64).ToArray(), Is.All.EqualTo((byte)0xFF), "the destructive read's damage was refilled");
+    }
+
+    [Test]
+    public void AFailedReadIsReportedEvenWhenReturningToNominalFailsToo()
+    {
+        using var board = new FakeBoard();
+        using var client = Clients.Connect(board);
+        PatternScan.Prepare(client, 0, 64, [0xA5]);
+        board.Refuse = (Command.Compare, Status.Internal);
+        // From the COMPARE on, the board is busy: the way back to nominal fails as well (a lost link).
+        board.Executing = command => { if (command == Command.Compare) board.BusyReplies = 100; };
+        var e = Assert.Throws<BoardStatusException>(() => PatternScan.Measure(client, new OperatingPoint(0.6), 0, 64, [0xA5]));
+        Assert.That(e!.Command, Is.EqualTo(Command.Compare), "the failure that ended the read, not the one after it");
+    }
+}
