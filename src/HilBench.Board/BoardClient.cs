@@ -24,9 +24,6 @@ public sealed class BoardClient : IDisposable
 {
     public const byte HostMinVersion = 1, HostMaxVersion = 1;
 
-    /// <summary>The lease after power-up and RESET (PROTOCOL.md §3.4).</summary>
-    public const uint DefaultLeaseMs = 5000;
-
     private readonly IBoardTransport _transport;
     private readonly FrameDecoder _decoder = new();
     private readonly Lock _gate = new();
@@ -39,7 +36,7 @@ public sealed class BoardClient : IDisposable
     private long _lastSentTicks = Environment.TickCount64;
     private long? _bootTicks;
     private long _bootSeenTicks;
-    private uint _leaseMs = DefaultLeaseMs;
+    private uint _leaseMs;
     private volatile bool _awayFromNominal;
     private volatile bool _disposed;
     private long _bytesSent, _bytesReceived, _requests, _framesSent, _retries, _timeouts, _damaged, _stale, _reconnects, _renewals;
@@ -102,7 +99,7 @@ public sealed class BoardClient : IDisposable
     /// <summary>The lowest voltage this client sends: the higher of the board's floor and <see cref="BoardClientOptions.VoltageFloorMv"/>.</summary>
     public int VoltageFloorMv => Math.Max(Board.VoltageFloorMv, Options.VoltageFloorMv ?? 0);
 
-    /// <summary>The lease in force as the board last reported it (HELLO, LEASE), in ms.</summary>
+    /// <summary>The lease in force as the board last reported it (HELLO, LEASE), in ms; 0 before HELLO.</summary>
     public uint LeaseMs => _leaseMs;
 
     /// <summary>The point the last SET_OP applied, or null before one.</summary>
@@ -325,14 +322,17 @@ public sealed class BoardClient : IDisposable
         return _leaseMs;
     }
 
-    /// <summary>Nominal point, default lease, empty reply cache; the memory keeps its content.</summary>
+    /// <summary>
+    /// Nominal point, the board's default lease, empty reply cache; the memory keeps its content. The default lease
+    /// is the board's own (PROTOCOL.md §3.4), so a HELLO follows to learn it.
+    /// </summary>
     public void Reset(CancellationToken cancel = default)
     {
         var reply = Expect(Command.Reset, [], "RESET", cancel);
         if (!reply.IsEmpty) throw BoardProtocolException.WrongSize(Command.Reset, reply.Length, "0");
         _awayFromNominal = false;
         AppliedPoint = null;
-        _leaseMs = DefaultLeaseMs;
+        Hello(cancel);
     }
 
     /// <summary>
@@ -655,7 +655,7 @@ public sealed class BoardClient : IDisposable
     private void KeepLease()
     {
         // Poll often enough for the shortest lease; the lease can shrink (LEASE, HELLO) while the keeper waits.
-        while (!_stopping.Wait((int)Math.Clamp(_leaseMs / 6, 10, 100)))
+        while (!_stopping.Wait(_board is null ? 100 : (int)Math.Clamp(_leaseMs / 6, 10, 100)))
         {
             if (!_awayFromNominal || _board is null) continue;
             if (Environment.TickCount64 - Volatile.Read(ref _lastSentTicks) < _leaseMs / 3) continue;

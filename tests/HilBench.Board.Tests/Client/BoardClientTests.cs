@@ -324,14 +324,18 @@ public class BoardClientTests
     }
 
     [Test]
-    public void LeaseAndReset()
+    public void ResetRestoresTheBoardsOwnDefaultLease()
     {
-        Assert.That(_client.Lease(2000), Is.EqualTo(2000));
-        Assert.That(_client.LeaseMs, Is.EqualTo(2000));
-        _client.SetOperatingPoint(700);
-        _client.Reset();
-        Assert.That(_board.VoltageMv, Is.EqualTo(1000));
-        Assert.That(_client.LeaseMs, Is.EqualTo(BoardClient.DefaultLeaseMs));
+        using var board = new FakeBoard(leaseMs: 700);
+        using var client = Clients.Connect(board);
+        Assert.That(client.Lease(2000), Is.EqualTo(2000));
+        Assert.That(client.LeaseMs, Is.EqualTo(2000));
+        client.SetOperatingPoint(new OperatingPoint(0.7, null, 45));
+        client.Reset();
+        Assert.That((board.VoltageMv, board.TemperatureDeciC), Is.EqualTo(((ushort)1000, BoardOperatingPoint.NominalTemperature)));
+        Assert.That(board.LeaseMs, Is.EqualTo(700), "the board's configured default, not the reference firmware's 5000 ms");
+        Assert.That(client.LeaseMs, Is.EqualTo(700), "the host learns it from the board");
+        Assert.That(client.AppliedPoint, Is.Null);
     }
 
     [Test]

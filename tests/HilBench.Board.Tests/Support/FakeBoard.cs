@@ -349,7 +349,9 @@ internal sealed class FakeBoard : IDisposable
             case Command.Reset:
                 if (p.Length != 0) return Fail(Status.BadLength);
                 VoltageMv = Description.VoltageNominalMv;
-                LeaseMs = 5000;
+                TemperatureDeciC = BoardOperatingPoint.NominalTemperature;
+                LeaseMs = _defaultLeaseMs;
+                _leaseDeadline = Environment.TickCount64 + LeaseMs;
                 _cache = null;
                 return Ok();
             default:
