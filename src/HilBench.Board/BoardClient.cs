@@ -456,6 +456,7 @@ public sealed class BoardClient : IDisposable
         var timeout = Options.ReplyTimeout + extraTimeout + _transport.TransferTime(length + FrameEncoder.MaxWireLength);
         string failure = "";
         int attempt = 0;
+        bool refusedLength = false;
         while (attempt <= Options.Retries)
         {
             if (attempt++ > 0)
@@ -484,6 +485,10 @@ public sealed class BoardClient : IDisposable
                     }
                     continue;
                 }
+                // A length field damaged on the way is refused once; refused again, the payload's size is wrong for the
+                // command, which no resend changes: the caller reports it.
+                if (reply.Status == Status.BadLength && refusedLength) return new Outcome(reply, id, attempt, "");
+                refusedLength |= reply.Status == Status.BadLength;
                 if (reply.Status is Status.Busy or Status.BadCrc or Status.BadLength)
                 {
                     failure = $"the board answered {ProtocolNames.Of(reply.Status)}";
@@ -567,7 +572,8 @@ public sealed class BoardClient : IDisposable
             Status.UnknownCommand => "the firmware does not implement this command",
             Status.BadVersion => "it does not speak this protocol version",
             Status.Internal => "the board failed while executing it",
-            Status.BadCrc or Status.BadLength or Status.Busy => "it kept refusing the frame",
+            Status.BadLength => "the payload's size is wrong for the command (refused again when sent again, so not a frame damaged on the way); " +
+                                "this firmware expects another request layout: use a HilBench and a firmware of the same protocol",
             _ => "an unknown status",
         };
         throw new BoardStatusException($"board on {Port} refused {what} (request {reply.RequestId}): {status}, {why}", reply.Command, reply.Status, reply.RequestId);

@@ -6,7 +6,7 @@ public sealed record BoardClientOptions
     /// <summary>How long to wait for a reply before resending; SET_OP adds the board's settle time, every frame the link's transfer time.</summary>
     public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Resends (same request id) after a timeout, a damaged reply, BAD_CRC, BAD_LENGTH or BUSY; a request is tried 1 + Retries times.</summary>
+    /// <summary>Resends (same request id) after a timeout, a damaged reply, BAD_CRC, BUSY or a first BAD_LENGTH; a request is tried 1 + Retries times.</summary>
     public int Retries { get; init; } = 4;
 
     /// <summary>Pause before resending after BUSY or a refused frame, times the attempt number.</summary>

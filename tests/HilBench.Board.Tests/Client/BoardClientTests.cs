@@ -151,6 +151,23 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ABadLengthRefusedAgainIsAWrongPayloadSizeNotALostLink()
+    {
+        _board.Refuse = (Command.SetOp, Status.BadLength);
+        _board.RefuseTimes = 10;
+        var e = Assert.Throws<BoardStatusException>(() => _client.SetOperatingPoint(700));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Status, Is.EqualTo(Status.BadLength));
+        Assert.That(e.Message, Does.Contain("refused SET_OP 700 mV").And.Contain("BAD_LENGTH").And.Contain("payload's size is wrong for the command"));
+        Assert.That(IdsReceived(Command.SetOp).ToArray(), Is.EqualTo(new ushort[] { 2, 2 }), "sent once more, under the same id, then reported");
+        Assert.That(_client.Statistics.Reconnects, Is.Zero);
+
+        _board.Refuse = (Command.SetOp, Status.BadLength);
+        _board.RefuseTimes = 1;
+        Assert.That(_client.SetOperatingPoint(700).VoltageMv, Is.EqualTo(700), "a single BAD_LENGTH (a length field damaged on the way) is resent");
+    }
+
+    [Test]
     public void StaleRepliesAreDiscarded()
     {
         _board.StaleBeforeReplies = 3;

@@ -77,8 +77,10 @@ internal sealed class FakeBoard : IDisposable
     /// <summary>Delay before every reply (a slow board: late replies arrive after the host's timeout).</summary>
     public TimeSpan ReplyDelay { get; set; }
 
-    /// <summary>Refuses the next request of this command with this status (without executing it), then is cleared.</summary>
+    /// <summary>Refuses the next <see cref="RefuseTimes"/> requests of this command with this status (without executing them), then is cleared.</summary>
     public (Command Command, Status Status)? Refuse { get; set; }
+
+    public int RefuseTimes { get; set; } = 1;
 
     /// <summary>The protocol versions the board speaks (a future board may speak only later ones).</summary>
     public (byte Lowest, byte Highest) Versions { get; set; } = (1, 1);
@@ -253,7 +255,7 @@ internal sealed class FakeBoard : IDisposable
             Executing?.Invoke(f.Command);
             if (Refuse is { } refuse && refuse.Command == f.Command)
             {
-                Refuse = null;
+                if (--RefuseTimes <= 0) (Refuse, RefuseTimes) = (null, 1);
                 return Encode(f.RequestId, f.Command, refuse.Status);
             }
             if (_cache is { } c && c.Id == f.RequestId && c.Command == f.Command) return c.Wire;
