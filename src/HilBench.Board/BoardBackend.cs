@@ -32,7 +32,9 @@ public sealed record BoardBackendOptions
 /// <param name="Applied">The point SET_OP applied (null for a Store).</param>
 /// <param name="Telemetry">The board's telemetry at the point, read before going back to nominal (null for a Store).</param>
 /// <param name="DifferingCells">Cells of the stored byte range that read wrong, image bits or not.</param>
-public sealed record BoardTransferStatistics(WireStatistics Wire, TimeSpan Elapsed, BoardOperatingPoint? Applied, Telemetry? Telemetry, long DifferingCells);
+/// <param name="EnergyUnavailable">Why a load that measures energy has no energy figure (the power monitor failed, ...); null otherwise.</param>
+public sealed record BoardTransferStatistics(WireStatistics Wire, TimeSpan Elapsed, BoardOperatingPoint? Applied, Telemetry? Telemetry, long DifferingCells,
+    string? EnergyUnavailable = null);
 
 /// <summary>
 /// A real (or emulated) memory board behind <see cref="IMemoryBackend"/>. Store places the image on the board's
@@ -142,14 +144,15 @@ public sealed class BoardBackend : IMemoryBackend
             long[] differing;
             double? readWatts;
             double readSeconds;
+            string? energyUnavailable;
             bool measured = false, linkLost = false;
             try
             {
                 applied = Client.SetOperatingPoint(target, cancel);
                 if (Options.SettleWait > TimeSpan.Zero && cancel.WaitHandle.WaitOne(Options.SettleWait)) cancel.ThrowIfCancellationRequested();
-                (differing, readWatts, readSeconds) = MeasuredRead(cancel);
+                (differing, readWatts, readSeconds, energyUnavailable) = MeasuredRead(cancel);
                 telemetry = Client.GetTelemetry(cancel);
-                readWatts ??= TelemetryWatts(telemetry);
+                if (Options.Rig?.Monitor is null) readWatts = TelemetryWatts(telemetry);
                 measured = true;
             }
             catch (BoardException e)
@@ -168,7 +171,8 @@ public sealed class BoardBackend : IMemoryBackend
                 if (!linkLost) Client.RestoreNominalAfterMeasuring(anotherFailureLeaving: !measured);
             }
             if (Board.Has(BoardCapabilities.Destructive)) Rewrite(differing);
-            if (MeasuresEnergy) _nominalWatts ??= NominalWatts(cancel); // back at nominal now: once per stored image
+            if (MeasuresEnergy && energyUnavailable is null && _nominalWatts is null) // back at nominal now: once per stored image
+                (_nominalWatts, energyUnavailable) = NominalWatts(cancel);
 
             var faults = new List<Fault>();
             foreach (long cell in differing)
@@ -180,14 +184,14 @@ public sealed class BoardBackend : IMemoryBackend
                 faults.Add(new Fault(bit, cell, value, !value));
             }
             faults.Sort((a, b) => a.ImageBit.CompareTo(b.ImageBit));
-            LastLoad = new BoardTransferStatistics(Client.Statistics - before, clock.Elapsed, applied, telemetry, differing.Length);
+            LastLoad = new BoardTransferStatistics(Client.Statistics - before, clock.Elapsed, applied, telemetry, differing.Length, energyUnavailable);
             return new MemoryReadout(stored, faults, request)
             {
                 Geometry = Geometry,
                 Measured = telemetry.Measured(Board.ControlsTrcd),
                 // The same readback at both points, so the saving is the power saving of the memory's supply.
-                EnergyJoules = readWatts * readSeconds,
-                NominalEnergyJoules = _nominalWatts * readSeconds,
+                EnergyJoules = energyUnavailable is null ? readWatts * readSeconds : null,
+                NominalEnergyJoules = energyUnavailable is null ? _nominalWatts * readSeconds : null,
             };
         }
     }
@@ -227,24 +231,60 @@ public sealed class BoardBackend : IMemoryBackend
         return (address, bytes);
     }
 
-    /// <summary>The readback, with the mean supply power over it when a rig measures it (else null) and its duration.</summary>
-    private (long[] Cells, double? Watts, double Seconds) MeasuredRead(CancellationToken cancel)
+    /// <summary>
+    /// The readback, with the mean supply power over it when a rig measures it (else null) and its duration. A power
+    /// monitor that fails does not cost the readback: it comes without a power figure, and the last item says why.
+    /// </summary>
+    private (long[] Cells, double? Watts, double Seconds, string? EnergyUnavailable) MeasuredRead(CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         if (Options.Rig is { Monitor: not null } rig)
         {
-            var (cells, energy) = rig.MeasureEnergy(() => DifferingCells(cancel));
-            return (cells, energy!.MeanWatts, energy.Duration.TotalSeconds);
+            bool began = false;
+            long[]? read = null;
+            try
+            {
+                var (cells, energy) = rig.MeasureEnergy(() =>
+                {
+                    began = true;
+                    return read = DifferingCells(cancel);
+                });
+                return (cells, energy!.MeanWatts, energy.Duration.TotalSeconds, null);
+            }
+            catch (Exception e) when (!began || read is not null)
+            {
+                // Only the monitor failed (before or after the readback, not in it).
+                string why = $"the power monitor {rig.Monitor.Description} failed ({e.Message}); the faults were measured without an energy figure";
+                if (read is not null) return (read, null, clock.Elapsed.TotalSeconds, why);
+                clock.Restart();
+                read = DifferingCells(cancel);
+                return (read, null, clock.Elapsed.TotalSeconds, why);
+            }
         }
-        var read = DifferingCells(cancel);
-        return (read, null, clock.Elapsed.TotalSeconds);
+        var plain = DifferingCells(cancel);
+        return (plain, null, clock.Elapsed.TotalSeconds, null);
     }
 
-    /// <summary>Supply power at the nominal point (where the board is): a readback measured by the rig, or the board's telemetry.</summary>
-    private double? NominalWatts(CancellationToken cancel)
+    /// <summary>
+    /// Supply power at the nominal point (where the board is): a readback measured by the rig, or the board's telemetry.
+    /// The load's faults are already measured, so a failure here leaves the readout without an energy figure and says why.
+    /// </summary>
+    private (double? Watts, string? Unavailable) NominalWatts(CancellationToken cancel)
     {
-        if (Options.Rig is { Monitor: not null }) return MeasuredRead(cancel).Watts;
-        return TelemetryWatts(Client.GetTelemetry(cancel));
+        try
+        {
+            if (Options.Rig is { Monitor: not null })
+            {
+                var (_, watts, _, unavailable) = MeasuredRead(cancel);
+                return (watts, unavailable);
+            }
+            return (TelemetryWatts(Client.GetTelemetry(cancel)), null);
+        }
+        catch (Exception e) when (e is BoardException or MemoryBackendException or OperationCanceledException)
+        {
+            if (e is MemoryBackendException m) ForgetIfWiped(m);
+            return (null, $"the power at the nominal point could not be measured ({e.Message}); the faults were measured without an energy figure");
+        }
     }
 
     private double? TelemetryWatts(Telemetry t) =>
@@ -302,9 +342,13 @@ public sealed class BoardBackend : IMemoryBackend
         {
             Client.Write(_writtenAddress + from, _written.AsSpan((int)from, (int)(to - from + 1)), CancellationToken.None);
         }
-        catch (BoardException e)
+        catch (Exception e) when (e is BoardException or MemoryBackendException)
         {
-            throw new MemoryBackendException($"{Name}: rewriting bytes {_writtenAddress + from}..{_writtenAddress + to} after a destructive read failed: {e.Message}", inner: e);
+            // Comparing against the image again would count the stuck values left in memory as faults of the next load.
+            _stored = null;
+            throw new MemoryBackendException($"{Name}: rewriting bytes {_writtenAddress + from}..{_writtenAddress + to} after a destructive read failed ({e.Message}); " +
+                                             "the board still holds stuck values where the image was, so the image is forgotten: Store it again",
+                                             retryable: e is MemoryBackendException { Retryable: true }, inner: e);
         }
     }
 }

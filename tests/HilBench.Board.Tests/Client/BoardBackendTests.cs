@@ -89,6 +89,37 @@ public class BoardBackendTests
     }
 
     [Test]
+    public void APowerMonitorThatFailsAfterTheReadbackCostsTheEnergyNotTheFaults()
+    {
+        var monitor = new Instruments.Simulation.ProfilePowerMonitor(new Instruments.Simulation.ManualTimeProvider(), _ => (0.6, 0.006));
+        var rig = new HilBench.Board.Instruments.BenchRig(monitor, null, new HilBench.Board.Instruments.BenchRigOptions { SampleInterval = TimeSpan.FromMilliseconds(1) });
+        using var backend = Backend(new BoardBackendOptions { Rig = rig });
+        backend.Store(_image);
+        // From the COMPARE on, every read of the monitor fails: the sample that ends the readback is lost.
+        _board.Executing = command => { if (command == Command.Compare && monitor.FailAfterReads == 0) monitor.FailAfterReads = monitor.Reads; };
+        var readout = backend.Load(new LoadRequest(new OperatingPoint(0.6)));
+        Assert.That(readout.Faults, Is.EqualTo(ExpectedFaults(600, backend.Placement!)));
+        Assert.That((readout.EnergyJoules, readout.NominalEnergyJoules), Is.EqualTo(((double?)null, (double?)null)));
+        Assert.That(backend.LastLoad!.EnergyUnavailable, Does.Contain("power monitor profile monitor failed").And.Contain("Remote I/O error"));
+        Assert.That(_board.VoltageMv, Is.EqualTo(1000));
+    }
+
+    [Test]
+    public void AFailedRewriteOnADestructiveBoardForgetsTheImage()
+    {
+        using var destructive = new FakeBoard(capabilities: BoardCapabilities.CompareWritten | BoardCapabilities.Destructive);
+        var random = new Random(13);
+        for (int i = 0; i < 400; i++) destructive.AddWeakCell(random.Next(16384), random.Next(500, 1000), random.Next(2) == 1);
+        using var backend = Backend(board: destructive);
+        backend.Store(_image);
+        destructive.Executing = command => { if (command == Command.Compare) destructive.Refuse = (Command.Write, Status.Internal); };
+        var e = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.55))));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.Contain("rewriting bytes").And.Contain("INTERNAL").And.Contain("stuck values").And.Contain("Store it again"));
+        Assert.That(Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.55))))!.Message, Does.Contain("nothing is stored"));
+    }
+
+    [Test]
     public void LowerVoltagesGiveNestedFaults()
     {
         using var backend = Backend();
