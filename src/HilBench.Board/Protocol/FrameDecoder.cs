@@ -109,7 +109,13 @@ public sealed class FrameDecoder
         int length = BinaryPrimitives.ReadUInt16LittleEndian(body[6..]);
         var frame = new Frame(body[0], (flags & 1) != 0, BinaryPrimitives.ReadUInt16LittleEndian(body[2..]), (Command)body[4], (Status)body[5],
             body[Frame.HeaderLength..(n - Frame.CrcLength)].ToArray());
-        // CRC first, as the reference firmware checks: a frame that is both is counted once, the same way on both ends.
+        // In PROTOCOL.md §1's order, as the reference firmware checks: flags, CRC, length field. A frame that fails
+        // more than one check is counted once, under the first, the same way on both ends.
+        if ((flags & 0xFE) != 0)
+        {
+            _badFlags++;
+            return;
+        }
         if (BinaryPrimitives.ReadUInt32LittleEndian(body[(n - Frame.CrcLength)..]) != Crc32C.Compute(body[..(n - Frame.CrcLength)]))
         {
             _badCrc++;
@@ -120,11 +126,6 @@ public sealed class FrameDecoder
         {
             _badLength++;
             _ready.Enqueue(new DecodedFrame(FrameCheck.BadLength, frame));
-            return;
-        }
-        if ((flags & 0xFE) != 0)
-        {
-            _badFlags++;
             return;
         }
         _frames++;

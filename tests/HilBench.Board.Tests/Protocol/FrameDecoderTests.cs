@@ -118,6 +118,11 @@ public class FrameDecoderTests
         var decoder = new FrameDecoder();
         Assert.That(decoder.FeedAndTake([.. Cobs.Encode(body), 0]), Is.Empty);
         Assert.That(decoder.Counts.BadFlags, Is.EqualTo(1));
+
+        // Flags come before the CRC (PROTOCOL.md §1, as the firmware checks): a frame with both wrong is discarded, not answered BAD_CRC.
+        body[^1] ^= 0x01;
+        Assert.That(decoder.FeedAndTake([.. Cobs.Encode(body), 0]), Is.Empty);
+        Assert.That((decoder.Counts.BadFlags, decoder.Counts.BadCrc), Is.EqualTo((2L, 0L)));
     }
 
     [Test]

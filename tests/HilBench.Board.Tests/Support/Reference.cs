@@ -50,9 +50,10 @@ internal static class Reference
         if (body is null || body.Length < 12 || body.Length > 4108) return (Outcome.Garbage, null);
         int length = BinaryPrimitives.ReadUInt16LittleEndian(body.AsSpan(6));
         var frame = new Frame(body[0], (body[1] & 1) != 0, BinaryPrimitives.ReadUInt16LittleEndian(body.AsSpan(2)), (Command)body[4], (Status)body[5], body[8..^4]);
+        // PROTOCOL.md §1: flags, then CRC, then the length field.
+        if ((body[1] & 0xFE) != 0) return (Outcome.BadFlags, null);
         if (BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(body.Length - 4)) != Crc32C(body.AsSpan(0, body.Length - 4))) return (Outcome.BadCrc, frame);
         if (length != body.Length - 12) return (Outcome.BadLength, frame);
-        if ((body[1] & 0xFE) != 0) return (Outcome.BadFlags, null);
         return (Outcome.Ok, frame);
     }
 
