@@ -60,8 +60,8 @@ frame('set-op-request', 'SET_OP 550 mV, tRCD nominal (0), temperature nominal (0
 frame('set-op-floor', 'SET_OP reply: VOLTAGE_FLOOR (status 5), empty payload', 1, 1, 2, 0x02, 5, b'')
 frame('write-zeros', 'WRITE 5 bytes 00 11 00 00 22 at byte address 0x100 (zeros inside the body exercise COBS)', 1, 0, 3, 0x04, 0,
       struct.pack('<I', 0x100) + bytes([0, 0x11, 0, 0, 0x22]))
-frame('write-254', 'WRITE of 250 non-zero bytes 01..FA at address 0x01020304: a run of more than 254 non-zero bytes, '
-      'so a full COBS block (code 0xFF) is followed by a short one', 1, 0, 0x0102, 0x04, 0,
+frame('write-254', 'WRITE of 250 non-zero bytes 01..FA at address 0x01020304: address and data are a run of exactly 254 '
+      'non-zero bytes, which fills a COBS block (code 0xFF); the CRC (no zero byte) follows in a short one', 1, 0, 0x0102, 0x04, 0,
       struct.pack('<I', 0x01020304) + bytes(range(1, 251)))
 frame('write-300', 'WRITE of 300 bytes (i % 255) + 1 at address 0x20304: more than one COBS block', 1, 0, 0x0304, 0x04, 0,
       struct.pack('<I', 0x20304) + bytes((i % 255) + 1 for i in range(300)))
