@@ -288,6 +288,7 @@ public sealed class BoardClient : IDisposable
     /// </summary>
     public long[] Compare(long address, long length, ReadOnlySpan<byte> pattern, CancellationToken cancel = default)
     {
+        if (length < 1) throw new ArgumentOutOfRangeException(nameof(length), length, $"a COMPARE covers at least 1 byte; nothing to compare at byte {address}");
         CheckRange(address, length, "COMPARE");
         var bits = new List<long>();
         long end = address + length;

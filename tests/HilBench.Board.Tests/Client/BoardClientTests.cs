@@ -291,6 +291,15 @@ public class BoardClientTests
     }
 
     [Test]
+    public void AnEmptyCompareIsRefusedBeforeSending()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _client.CompareWritten(100, 0));
+        Assert.That(e!.Message, Does.Contain("at least 1 byte").And.Contain("byte 100"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _client.Compare(0, 0, [0xFF]));
+        Assert.That(_board.Received.Count(r => r.Command == Command.Compare), Is.Zero);
+    }
+
+    [Test]
     public void PointsAreConvertedToTheBoardsStepsOrRefused()
     {
         Assert.That(_client.ToBoardPoint(new OperatingPoint(0.55)), Is.EqualTo(new BoardOperatingPoint(550)));
