@@ -531,8 +531,8 @@ public sealed class BoardClient : IDisposable
                     _stale++;
                     continue;
                 }
-                // Id 0: the board could not read our header and says so (BAD_CRC / BAD_LENGTH); resend.
-                bool garbledRequest = f.RequestId == 0 && f.Status is Status.BadCrc or Status.BadLength;
+                // Id 0: the board got a request whose CRC failed, so it could not trust the id (PROTOCOL.md §1); ours, since one is in flight: resend.
+                bool garbledRequest = f.RequestId == 0 && f.Status == Status.BadCrc;
                 if (!garbledRequest && (f.RequestId != id || f.Command != command))
                 {
                     _stale++;

@@ -142,6 +142,17 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ARequestDamagedOnTheWayIsAnsweredWithIdZeroAndResentAtOnce()
+    {
+        _board.DamageRequests = 1;
+        _client.Write(0, [1, 2, 3]);
+        Assert.That(_client.Statistics.Timeouts, Is.Zero, "the BAD_CRC reply carries id 0, not the damaged id, so it is not dropped as stale and waited out");
+        Assert.That(_client.Statistics.Retries, Is.EqualTo(1));
+        Assert.That(IdsReceived(Command.Write).ToArray(), Is.EqualTo(new ushort[] { 2 }), "the damaged frame is not counted as received; the resend keeps id 2");
+        Assert.That(_board.ExecutedCount(Command.Write), Is.EqualTo(1));
+    }
+
+    [Test]
     public void BusyIsRetriedWithTheSameId()
     {
         _board.BusyReplies = 1;

@@ -74,6 +74,9 @@ internal sealed class FakeBoard : IDisposable
     public int StaleBeforeReplies { get; set; }
     public int BusyReplies { get; set; }
 
+    /// <summary>Requests that arrive damaged (a flipped bit in the request id, so the CRC fails).</summary>
+    public int DamageRequests { get; set; }
+
     /// <summary>Delay before every reply (a slow board: late replies arrive after the host's timeout).</summary>
     public TimeSpan ReplyDelay { get; set; }
 
@@ -223,9 +226,16 @@ internal sealed class FakeBoard : IDisposable
                 int n = input.Read(buffer, 0, buffer.Length);
                 if (n == 0) return;
                 if (Unplugged) continue;
-                foreach (var d in decoder.FeedAndTake(buffer.AsSpan(0, n)))
+                foreach (var received in decoder.FeedAndTake(buffer.AsSpan(0, n)))
                 {
+                    var d = received;
                     if (d.Frame.IsReply) continue;
+                    if (DamageRequests > 0 && d.IsOk)
+                    {
+                        // A bit of the request id flipped on the way, so the CRC fails.
+                        DamageRequests--;
+                        d = new DecodedFrame(FrameCheck.BadCrc, d.Frame with { RequestId = (ushort)(d.Frame.RequestId ^ 0x0400) });
+                    }
                     byte[]? reply = Handle(d);
                     if (reply is not null) Send(connection, reply);
                 }
@@ -242,7 +252,7 @@ internal sealed class FakeBoard : IDisposable
         lock (_gate)
         {
             if (_disposed) return null;
-            if (d.Check == FrameCheck.BadCrc) return Encode(f.RequestId, f.Command, Status.BadCrc);
+            if (d.Check == FrameCheck.BadCrc) return Encode(0, f.Command, Status.BadCrc); // the damaged header's id is not trusted
             if (d.Check == FrameCheck.BadLength) return Encode(f.RequestId, f.Command, Status.BadLength);
             _received.Add((f.RequestId, f.Command));
             if (f.Version != 1) return Encode(f.RequestId, f.Command, Status.BadVersion, [1, 1]);

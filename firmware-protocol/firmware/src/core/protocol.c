@@ -530,7 +530,13 @@ static size_t handle_body(hb_core *c, const uint8_t *body, size_t n, const uint8
         return 0;
     }
     if (r == HB_FRAME_BAD_CRC) {
+        /*
+         * A header whose CRC failed may carry a damaged request id: echoed, it could name no
+         * request the host waits for and be dropped as stale. Id 0, which no host uses, says
+         * "the request you just sent", so the host resends at once instead of timing out.
+         */
         emit(c, HB_EV_BAD_CRC, h.request_id, h.command, NULL, 0);
+        h.request_id = 0;
         return error_reply(c, &h, HB_BAD_CRC, 0, reply);
     }
     if (r == HB_FRAME_BAD_LENGTH) {
