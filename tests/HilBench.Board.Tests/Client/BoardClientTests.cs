@@ -361,6 +361,41 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ASetOpRetriedAfterTheLeaseRanOutIsAppliedAgain()
+    {
+        using var board = new FakeBoard(leaseMs: 100);
+        using var client = Clients.Connect(board);
+        board.DropReplies = 1; // the reply is lost and the resend comes 250 ms later, after the 100 ms lease ran out
+        Assert.That(client.SetOperatingPoint(650).VoltageMv, Is.EqualTo(650));
+        Assert.That(board.Voltages, Is.EqualTo(new ushort[] { 650, 650 }), "the expiry emptied the reply cache, so the resend ran again");
+        Assert.That(board.VoltageMv, Is.EqualTo(650), "the board is where the host believes it is");
+    }
+
+    [Test]
+    public void TheFakeBoardAnswersAsTheFirmwareDoes()
+    {
+        byte[] read5000 = [0, 0, 0, 0, 0x88, 0x13];
+        Assert.That(_client.Send(Command.Read, read5000).Status, Is.EqualTo(Status.BadArgument), "READ of more than 4096 bytes");
+        Assert.That(_client.Send(Command.Read, [0, 0, 0, 0, 0, 0]).Status, Is.EqualTo(Status.AddressRange), "READ of 0 bytes");
+
+        // A refusal is remembered like any executed request: a resend under the same id gets it again, not a fresh run.
+        _board.Refuse = (Command.Compare, Status.Internal);
+        _board.DropReplies = 1;
+        Assert.That(Assert.Throws<BoardStatusException>(() => _client.CompareWritten(0, 16))!.Status, Is.EqualTo(Status.Internal));
+        Assert.That(IdsReceived(Command.Compare).Distinct().Count(), Is.EqualTo(1));
+        Assert.That(_board.ExecutedCount(Command.Compare), Is.EqualTo(1));
+
+        // A request answered BUSY has passed the frame checks, so it renews the lease: six back-offs of 60..360 ms
+        // (1.26 s in all) outlast the 500 ms lease, but no gap between the resends does.
+        using var board = new FakeBoard(leaseMs: 500);
+        using var client = Clients.Connect(board, Clients.Fast() with { Retries = 6, Backoff = TimeSpan.FromMilliseconds(60) });
+        client.SetOperatingPoint(600);
+        board.BusyReplies = 6;
+        var telemetry = client.GetTelemetry();
+        Assert.That((telemetry.SetVoltageMv, telemetry.LeaseExpired), Is.EqualTo(((ushort)600, false)));
+    }
+
+    [Test]
     public void ResetRestoresTheBoardsOwnDefaultLease()
     {
         using var board = new FakeBoard(leaseMs: 700);

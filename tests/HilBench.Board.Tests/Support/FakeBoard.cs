@@ -252,24 +252,27 @@ internal sealed class FakeBoard : IDisposable
         lock (_gate)
         {
             if (_disposed) return null;
+            CheckLease(); // a lease that ran out while nobody looked ends before this request is looked at
             if (d.Check == FrameCheck.BadCrc) return Encode(0, f.Command, Status.BadCrc); // the damaged header's id is not trusted
             if (d.Check == FrameCheck.BadLength) return Encode(f.RequestId, f.Command, Status.BadLength);
             _received.Add((f.RequestId, f.Command));
             if (f.Version != 1) return Encode(f.RequestId, f.Command, Status.BadVersion, [1, 1]);
+            // Any request that passes the frame checks renews the lease, even one the board then refuses.
+            _leaseDeadline = Environment.TickCount64 + LeaseMs;
             if (BusyReplies > 0)
             {
                 BusyReplies--;
                 return Encode(f.RequestId, f.Command, Status.Busy);
             }
-            _leaseDeadline = Environment.TickCount64 + LeaseMs;
             Executing?.Invoke(f.Command);
+            if (_cache is { } c && c.Id == f.RequestId && c.Command == f.Command) return c.Wire;
+            var (status, payload) = (Status.Ok, Array.Empty<byte>());
             if (Refuse is { } refuse && refuse.Command == f.Command)
             {
                 if (--RefuseTimes <= 0) (Refuse, RefuseTimes) = (null, 1);
-                return Encode(f.RequestId, f.Command, refuse.Status);
+                status = refuse.Status;
             }
-            if (_cache is { } c && c.Id == f.RequestId && c.Command == f.Command) return c.Wire;
-            var (status, payload) = Execute(f.Command, f.Payload.Span);
+            else (status, payload) = Execute(f.Command, f.Payload.Span);
             var wire = Encode(f.RequestId, f.Command, status, payload);
             if (status is not (Status.BadCrc or Status.BadLength or Status.BadVersion or Status.Busy))
             {
@@ -329,7 +332,8 @@ internal sealed class FakeBoard : IDisposable
                 if (p.Length != 6) return Fail(Status.BadLength);
                 long address = BinaryPrimitives.ReadUInt32LittleEndian(p);
                 int length = BinaryPrimitives.ReadUInt16LittleEndian(p[4..]);
-                if (length is < 1 or > 4096 || address + length > Memory.Length) return Fail(Status.AddressRange);
+                if (length > 4096) return Fail(Status.BadArgument);
+                if (length < 1 || address + length > Memory.Length) return Fail(Status.AddressRange);
                 var data = new byte[length];
                 for (int i = 0; i < length; i++) data[i] = ReadByte(address + i);
                 return Ok(data);
@@ -493,6 +497,7 @@ internal sealed class FakeBoard : IDisposable
                 VoltageMv = Description.VoltageNominalMv;
                 TemperatureDeciC = BoardOperatingPoint.NominalTemperature;
                 LeaseExpired = true;
+                _cache = null; // a SET_OP retried after this runs again instead of answering OK for a point the board left
             }
             _leaseDeadline = Environment.TickCount64 + LeaseMs;
         }
