@@ -234,7 +234,7 @@ public sealed class BoardClient : IDisposable
     public Telemetry GetTelemetry(CancellationToken cancel = default)
     {
         var telemetry = Telemetry.Parse(Expect(Command.GetTelemetry, [], "GET_TELEMETRY", cancel).Span);
-        Observe(telemetry);
+        lock (_gate) Observe(telemetry); // the lease keeper observes too
         return telemetry;
     }
 
@@ -608,7 +608,7 @@ public sealed class BoardClient : IDisposable
     /// the wrap count that puts the boot nearest the remembered one is taken. The two clocks differ by the link's
     /// latency and their drift, hence a tolerance of 1 s plus 0.1 % of the time since the last estimate.
     /// </summary>
-    private bool ObserveUptime(uint uptimeMs, long now)
+    internal bool ObserveUptime(uint uptimeMs, long now)
     {
         const double Wrap = 1L << 32;
         long uptime = uptimeMs;

@@ -263,6 +263,20 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ARestartIsToldFromTheUptimeAcrossItsU32Wrap()
+    {
+        const long t0 = 10_000_000_000;
+        Assert.That(_client.ObserveUptime(4_000_000_000, t0), Is.False, "the first uptime only sets the boot time");
+        // 3.5 days later the board's u32 ms counter has wrapped: same boot.
+        long t1 = t0 + 300_000_000;
+        Assert.That(_client.ObserveUptime((uint)((4_000_000_000L + 300_000_000) % (1L << 32)), t1), Is.False);
+        // Clocks that disagree by less than a second are the same boot.
+        Assert.That(_client.ObserveUptime((uint)((4_300_000_000L + 10_900) % (1L << 32)), t1 + 10_000), Is.False);
+        Assert.That(_client.ObserveUptime(5_000, t1 + 20_000), Is.True, "up for 5 s where 49.8 days were due: a restart");
+        Assert.That(_client.ObserveUptime(6_000, t1 + 21_000), Is.False, "the new boot is remembered");
+    }
+
+    [Test]
     public void HostFloorRefusesBeforeSending()
     {
         using var client = Clients.Connect(_board, Clients.Fast(floorMv: 600));
