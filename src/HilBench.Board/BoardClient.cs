@@ -34,6 +34,7 @@ public sealed class BoardClient : IDisposable
     private BoardDescription? _board;
     private ushort _lastId;
     private long _lastSentTicks = Environment.TickCount64;
+    private long _lastReplyTicks = Environment.TickCount64;
     private long? _bootTicks;
     private long _bootSeenTicks;
     private uint _leaseMs;
@@ -385,8 +386,25 @@ public sealed class BoardClient : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancel.ThrowIfCancellationRequested();
         _requests++;
+        long quietSince = _lastReplyTicks;
         var first = Attempt(command, payload, extraTimeout, cancel);
-        if (first.Reply is { } reply) return reply;
+        if (first.Reply is { } reply)
+        {
+            // Resends that outlasted the lease may have reached a board that went back to nominal meanwhile: a READ or
+            // COMPARE answered then was measured at nominal, not at the point the host set.
+            if (command is Command.Compare or Command.Read && first.Attempts > 1 && _awayFromNominal && _lastReplyTicks - quietSince >= _leaseMs)
+            {
+                try
+                {
+                    CheckBoardKeptItsState(what, alreadyRun: true, cancel);
+                }
+                catch (BoardStateLostException e)
+                {
+                    throw new MemoryBackendException(e.Message, retryable: true, e);
+                }
+            }
+            return reply;
+        }
         if (!mayReconnect || !Options.Reconnect) throw Lost(command, first, null);
 
         _reconnects++;
@@ -396,7 +414,7 @@ public sealed class BoardClient : IDisposable
             _transport.Reopen();
             _decoder.Clear();
             HelloLocked(cancel, mayReconnect: false);
-            CheckBoardKeptItsState(what, cancel);
+            CheckBoardKeptItsState(what, alreadyRun: false, cancel);
             var second = Attempt(command, payload, extraTimeout, cancel);
             if (second.Reply is { } again) return again;
             reopened = $"after reopening the port and HELLO, request {second.RequestId} failed the same way ({second.Failure})";
@@ -420,9 +438,10 @@ public sealed class BoardClient : IDisposable
     /// After a reconnect, before the request is sent again: GET_TELEMETRY must show the board as the host left it.
     /// A board that went back to nominal (its lease ran out while the link was down) or restarted (memory wiped)
     /// would run the request at the wrong point or on lost data, so it is not sent; the client's state is updated to
-    /// the board's and <see cref="BoardStateLostException"/> says what to redo. Caller holds the gate.
+    /// the board's and <see cref="BoardStateLostException"/> says what to redo. Also after resends that outlasted the
+    /// lease (<paramref name="alreadyRun"/>): then the request's reply is discarded. Caller holds the gate.
     /// </summary>
-    private void CheckBoardKeptItsState(string what, CancellationToken cancel)
+    private void CheckBoardKeptItsState(string what, bool alreadyRun, CancellationToken cancel)
     {
         var outcome = Attempt(Command.GetTelemetry, [], TimeSpan.Zero, cancel);
         if (outcome.Reply is not { } reply) throw Lost(Command.GetTelemetry, outcome, null);
@@ -440,11 +459,12 @@ public sealed class BoardClient : IDisposable
         var now = new BoardOperatingPoint(telemetry.SetVoltageMv, telemetry.TrcdTenPs);
         AppliedPoint = now;
         _awayFromNominal = !IsNominal(now);
+        string request = alreadyRun ? $"the reply to {what} was discarded" : $"{what} was not repeated";
         if (restarted)
             throw new BoardStateLostException($"board on {Port} restarted while the link was down (uptime {telemetry.UptimeMs} ms): the contents of its memory were lost, " +
-                                              $"so {what} was not repeated; write the data again (Store, or FILL the pattern) and measure again", memoryLost: true);
+                                              $"so {request}; write the data again (Store, or FILL the pattern) and measure again", memoryLost: true);
         throw new BoardStateLostException($"board on {Port} lost its operating point while the link was down (the host had set {set}, the board is at {telemetry.SetVoltageMv} mV; " +
-                                          $"its lease of {_leaseMs} ms probably ran out), so {what} was not repeated; the point must be measured again", memoryLost: false);
+                                          $"its lease of {_leaseMs} ms probably ran out), so {request}; the point must be measured again", memoryLost: false);
     }
 
     private readonly record struct Outcome(Frame? Reply, ushort RequestId, int Attempts, string Failure);
@@ -496,6 +516,7 @@ public sealed class BoardClient : IDisposable
                     Thread.Sleep(Options.Backoff * attempt);
                     continue;
                 }
+                _lastReplyTicks = Environment.TickCount64;
                 return new Outcome(reply, id, attempt, "");
             }
             catch (IOException e)

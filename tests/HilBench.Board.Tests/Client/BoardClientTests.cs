@@ -263,6 +263,23 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ACompareAnsweredAfterResendsThatOutlastedTheLeaseIsNotTakenForThePoint()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        using var client = Clients.Connect(board);
+        client.Write(0, new byte[16]);
+        board.AddWeakCell(5, 900, true);
+        client.SetOperatingPoint(600);
+        board.UnplugFor(TimeSpan.FromMilliseconds(600)); // the resend at 750 ms gets through, after the 300 ms lease ran out
+        var e = Assert.Throws<MemoryBackendException>(() => client.CompareWritten(0, 16));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>());
+        Assert.That(e.Message, Does.Contain("lost its operating point").And.Contain("the reply to COMPARE of 16 bytes at byte 0 was discarded"));
+        Assert.That(board.ExecutedCount(Command.Compare), Is.EqualTo(1), "it ran, at nominal");
+        Assert.That(client.Statistics.Reconnects, Is.Zero);
+    }
+
+    [Test]
     public void ARestartIsToldFromTheUptimeAcrossItsU32Wrap()
     {
         const long t0 = 10_000_000_000;

@@ -94,6 +94,13 @@ internal sealed class FakeBoard : IDisposable
     /// <summary>The cable is out: nothing gets through either way until the host reopens the port (plugs it back in).</summary>
     public bool Unplugged { get; set; }
 
+    /// <summary>Unplugs the cable for a while, then plugs it back in without the host reopening anything.</summary>
+    public void UnplugFor(TimeSpan time)
+    {
+        Unplugged = true;
+        _ = Task.Delay(time).ContinueWith(_ => Unplugged = false, TaskScheduler.Default);
+    }
+
     /// <summary>Called with each well-formed request's command before the board refuses or executes it (the board's lock is held).</summary>
     public Action<Command>? Executing { get; set; }
 
