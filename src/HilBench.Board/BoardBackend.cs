@@ -42,7 +42,9 @@ public sealed record BoardTransferStatistics(WireStatistics Wire, TimeSpan Elaps
 /// requested point, asks which bits of the stored range read wrong (COMPARE against what was written, or READ and
 /// diff on boards that do not keep it), reads telemetry for the measured point, and always returns to nominal,
 /// even on failure or cancellation; a destructive board then gets back the bytes that failed. Faults are cells
-/// holding image bits that read differently from what was stored.
+/// holding image bits that read differently from what was stored. A board that restarted (memory wiped) or a
+/// failed rewrite makes the backend forget its image, so the next Load asks for a Store instead of comparing
+/// against memory that no longer holds it.
 /// <para>
 /// A board's transient part is not under the host's control, so the trial number selects nothing: every load is
 /// a fresh measurement of the same chip. Loads are serialized (one board, one operating point at a time).

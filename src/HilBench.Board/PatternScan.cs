@@ -21,7 +21,7 @@ public sealed record ScanPoint(OperatingPoint Point, BoardOperatingPoint Applied
 /// </summary>
 public static class PatternScan
 {
-    /// <summary>Writes the pattern over the range (once; a destructive board gets it again before every point).</summary>
+    /// <summary>Writes the pattern over the range (once; a destructive board gets it again after every point).</summary>
     public static void Prepare(BoardClient client, long address, long length, byte[] pattern, CancellationToken cancel = default)
     {
         client.RestoreNominal(cancel);

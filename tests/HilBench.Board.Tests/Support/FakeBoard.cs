@@ -9,7 +9,8 @@ namespace HilBench.Board.Tests.Support;
 /// <summary>
 /// The board side of PROTOCOL.md in C#, small enough to read in one go, served on a thread over an in-memory
 /// stream pair. It keeps a reply cache, a lease, weak cells that read their stuck value below a critical voltage,
-/// and faults the tests switch on: damaged, dropped, truncated, late or stale replies, garbage, BUSY, silence.
+/// and faults the tests switch on: damaged, dropped, truncated, late or stale replies, garbage, BUSY, silence,
+/// damaged requests, refusals, an unplugged cable and a restart that wipes the memory.
 /// </summary>
 internal sealed class FakeBoard : IDisposable
 {
