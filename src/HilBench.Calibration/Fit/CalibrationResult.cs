@@ -43,8 +43,9 @@ public sealed record PolarityFinding(bool OneToZeroVisible, bool ZeroToOneVisibl
 
 public sealed record NestingFinding(long Faults, long Nested, double Share, int Series, string Note);
 
+/// <summary>The transient part found in repeated reads; <see cref="Converged"/> is false when its fit did not converge (the note says why).</summary>
 public sealed record TransientFinding(int MaxRepeats, long Cells, long Inconsistent, bool Estimated, double Share, double ShareError,
-    double ReadFailureProbability, double ReadFailureError, string Note);
+    double ReadFailureProbability, double ReadFailureError, string Note, bool Converged = true);
 
 /// <summary>Everything the calibration found: the profile, the parameters with their errors, the model selection and the fit quality.</summary>
 public sealed class CalibrationResult

@@ -142,6 +142,10 @@ public static class Calibrator
         double bestAic = selected.Aic;
         var models = candidates.Select(c => new ModelCandidate(Label(c.Kind), c.ParameterCount, c.LogLikelihood, c.Aic, c.Aic - bestAic, ReferenceEquals(c, selected), c.Describe())).ToList();
         var fit = selected.Parameters;
+        notes.AddRange(selected.Problems.Select(problem => $"fit check, {Label(selected.Kind)} (the model AIC chose): {problem}"));
+        if (selected.SeveralMaxima is { } maxima) notes.Add($"{Label(selected.Kind)}: {maxima}");
+        foreach (var other in candidates.Where(c => c != selected && !c.Converged))
+            notes.Add($"fit check: the fit with {Label(other.Kind)} did not converge, so AIC may have compared against a worse likelihood than that model can reach");
 
         // 4. Weak-line strengths from their rate ratio, given the fitted cells at the busiest point.
         double busiestThreshold = thresholds.At(busiest[0].Point, fit.TemperatureCoefficient, fit.VoltageSensitivity);
@@ -160,6 +164,7 @@ public static class Calibrator
         if (stuck && data.Inconsistent > 0)
             notes.Add($"{data.Inconsistent} failing cells read 0 in some reads and 1 in others, which a stuck cell cannot; each was counted with the value it read most often");
         if (transient.Estimated == false && transient.MaxRepeats >= 2) notes.Add(transient.Note);
+        if (!transient.Converged) notes.Add($"fit check, transient part: {transient.Note}");
 
         var nesting = NestingAnalysis.Analyse(g, maps.Reads, thresholds);
 
@@ -204,6 +209,7 @@ public static class Calibrator
             .ToList();
         var blocks = LowestPointBlocks(maps.Reads, Heldout, prediction, g);
 
+        notes.AddRange(FitChecks(points, nesting));
         string quality = Quality(parameters, models, points, blocks);
         var profileWithQuality = draft with { Provenance = draft.Provenance with { Quality = quality } };
         var calibration = CalibrationSection(maps, method, date, parameters, models, points, polarity, nesting, transient, bitFinding, wordFinding, notes, options);
@@ -239,6 +245,32 @@ public static class Calibrator
             Notes = notes,
             Elapsed = clock.Elapsed,
         };
+    }
+
+    /// <summary>Held-out points predicted to no better than this factor are flagged.</summary>
+    public const double HeldoutFactorLimit = 1.5;
+
+    /// <summary>Faults are called nested (as the emulator makes them) when at least this share recurs at every lower point.</summary>
+    public const double NestedShare = 0.95;
+
+    /// <summary>
+    /// Warnings about how well the profile describes the measurements: held-out points predicted badly, a deviance
+    /// far above what chance gives (the chi-square 99.9% point with one degree of freedom per fitted point, which is
+    /// generous since the fit used some of them), and faults that are not nested.
+    /// </summary>
+    private static IEnumerable<string> FitChecks(IReadOnlyList<PointFit> points, NestingFinding nesting)
+    {
+        static string F(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
+        foreach (var p in points.Where(p => p.Heldout && p.Factor > HeldoutFactorLimit))
+            yield return $"fit check: the held-out point {p.Point} is predicted {(double.IsFinite(p.Factor) ? F(p.Factor) + " times" : "infinitely")} " +
+                         $"{(p.Ratio > 1 ? "too high" : "too low")} (limit {F(HeldoutFactorLimit)}): the profile does not extrapolate to it; measure closer to it or do not rely on the profile there";
+        var fitted = points.Where(p => !p.Heldout).ToList();
+        double deviance = fitted.Sum(p => p.Deviance);
+        if (fitted.Count > 0 && deviance > ChiSquared.InvCDF(fitted.Count, 0.999))
+            yield return $"fit check: the deviance {F(deviance)} over {fitted.Count} fitted points is far larger than chance gives (about {fitted.Count}): " +
+                         "the model does not describe how the fault count changes between the points; see the measured against fitted table";
+        if (nesting.Share < NestedShare)
+            yield return $"fit check: {nesting.Note}";
     }
 
     private static string Label(Heterogeneity kind) => kind switch

@@ -121,8 +121,13 @@ internal sealed class ParameterSpace
     };
 }
 
-/// <summary>One fitted heterogeneity model: its parameters, their standard errors and its likelihood.</summary>
-internal sealed record CurveFitResult(Heterogeneity Kind, ParameterSpace Space, ModelParameters Parameters, double LogLikelihood, double[] StandardErrors, int Evaluations)
+/// <summary>
+/// One fitted heterogeneity model: its parameters, their standard errors and its likelihood, and what speaks against
+/// trusting it (<see cref="Problems"/>: the optimiser did not converge, or a standard error could not be computed);
+/// <see cref="SeveralMaxima"/> says when its starts ended at different maxima.
+/// </summary>
+internal sealed record CurveFitResult(Heterogeneity Kind, ParameterSpace Space, ModelParameters Parameters, double LogLikelihood, double[] StandardErrors,
+    bool Converged, IReadOnlyList<string> Problems, string? SeveralMaxima)
 {
     public int ParameterCount => Space.Count;
 
@@ -147,22 +152,35 @@ internal sealed record CurveFitResult(Heterogeneity Kind, ParameterSpace Space, 
 /// </summary>
 internal static class CurveFit
 {
+    /// <summary>Two starts whose maxima differ by more than this many log-likelihood units found different maxima.</summary>
+    private const double StartsAgree = 1.0;
+
     public static CurveFitResult Fit(CriticalValueLikelihood likelihood, ParameterSpace space, IReadOnlyList<ModelParameters> starts)
     {
         double Negative(double[] u) => -likelihood.LogLikelihood(space.FromInternal(u));
-        Optimizer.Minimum? best = null;
-        int evaluations = 0;
-        foreach (var start in starts)
+        var minima = starts.Select(start =>
         {
             var u0 = space.ToInternal(start);
-            var m = Optimizer.Minimize(Negative, u0, u0.Select(_ => 0.3).ToArray());
-            evaluations += m.Evaluations;
-            if (best is null || m.Value < best.Value) best = m;
-        }
-        var p = space.FromInternal(best!.X);
+            return Optimizer.Minimize(Negative, u0, u0.Select(_ => 0.3).ToArray());
+        }).ToList();
+        var best = minima.MinBy(m => m.Value)!;
+        var p = space.FromInternal(best.X);
         var natural = space.ToNatural(p);
         var hessian = Optimizer.Hessian(v => -likelihood.LogLikelihood(space.FromNatural(v)), natural, space.NaturalSteps(), out _);
         var se = Optimizer.StandardErrors(hessian);
-        return new CurveFitResult(space.Kind, space, p, -best.Value, se, evaluations);
+
+        static string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+        var problems = new List<string>();
+        if (!best.Converged) problems.Add($"the maximum-likelihood search did not converge: {best.Problem}");
+        var names = space.Names;
+        var undetermined = Enumerable.Range(0, names.Count).Where(i => double.IsNaN(se[i])).Select(i => names[i].Name).ToList();
+        if (undetermined.Count > 0)
+            problems.Add($"no standard error for {string.Join(", ", undetermined)}: the likelihood is not curved like a maximum there " +
+                         "(a parameter sits at a bound, such as a share at 0 or 1 or a spread at 0, or the search stopped short of the maximum)");
+        double spread = minima.Max(m => m.Value) - best.Value;
+        string? severalMaxima = spread > StartsAgree
+            ? $"its {minima.Count} starting points ended at log-likelihoods up to {F(spread)} apart (the likelihood has several maxima); the highest was kept"
+            : null;
+        return new CurveFitResult(space.Kind, space, p, -best.Value, se, best.Converged, problems, severalMaxima);
     }
 }

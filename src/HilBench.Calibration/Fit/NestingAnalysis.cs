@@ -1,3 +1,4 @@
+using System.Globalization;
 using HilBench.Calibration.Measured;
 using HilBench.Memory.Geometry;
 
@@ -35,9 +36,9 @@ internal static class NestingAnalysis
         if (faults == 0)
             return new NestingFinding(0, 0, double.NaN, series, "no faults above the lowest point of any sweep: nesting cannot be checked");
         double share = (double)nested / faults;
-        string note = share >= 0.95
+        string note = share >= Calibrator.NestedShare
             ? "faults are nested, as the model assumes"
-            : $"only {share:P1} of the faults recur at every lower point; the emulator's faults are always nested, so the profile overstates how persistent they are";
+            : $"only {share.ToString("P1", CultureInfo.InvariantCulture)} of the faults recur at every lower point; the emulator's faults are always nested, so the profile overstates how persistent they are";
         return new NestingFinding(faults, nested, share, series, note);
     }
 }

@@ -6,16 +6,23 @@ namespace HilBench.Calibration.Fit;
 /// <summary>Minimisation (Math.NET's Nelder-Mead simplex, restarted until it stops improving) and a numerical Hessian.</summary>
 internal static class Optimizer
 {
-    public sealed record Minimum(double[] X, double Value, int Evaluations);
+    /// <summary>
+    /// Where the minimisation ended. <see cref="Problem"/> is null when it converged: the last restart stopped
+    /// improving before the round limit and the simplex met its tolerance; otherwise it says what went wrong.
+    /// </summary>
+    public sealed record Minimum(double[] X, double Value, string? Problem)
+    {
+        public bool Converged => Problem is null;
+    }
+
+    private const int Rounds = 6;
 
     public static Minimum Minimize(Func<double[], double> f, double[] start, double[] step, double tolerance = 1e-10, int maxIterations = 3000)
     {
-        int evaluations = 0;
         double[] best = (double[])start.Clone();
         double bestValue = Safe(f, start);
         double Objective(Vector<double> v)
         {
-            evaluations++;
             double[] x = v.ToArray();
             double y = Safe(f, x);
             if (y < bestValue)
@@ -27,26 +34,38 @@ internal static class Optimizer
         }
         var objective = ObjectiveFunction.Value(Objective);
         double[] scale = (double[])step.Clone();
+        bool settled = false, hitLimit = false;
         // A simplex can collapse before the minimum; restarting from the best point with a fresh simplex costs
         // little and removes that failure mode.
-        for (int round = 0; round < 6; round++)
+        for (int round = 0; round < Rounds && !settled; round++)
         {
             double before = bestValue;
             try
             {
                 new NelderMeadSimplex(tolerance, maxIterations).FindMinimum(objective, Vector<double>.Build.DenseOfArray(best), Vector<double>.Build.DenseOfArray(scale));
+                hitLimit = false;
             }
-            catch (MaximumIterationsException) { }
-            if (round > 0 && before - bestValue < 1e-6) break;
+            catch (MaximumIterationsException)
+            {
+                hitLimit = true;
+            }
+            settled = round > 0 && before - bestValue < 1e-6;
             scale = scale.Select(s => s * 0.5).ToArray();
         }
-        return new Minimum(best, bestValue, evaluations);
+        string? problem = bestValue >= Unevaluable ? "the objective could not be evaluated anywhere the simplex went (every point gave NaN or infinity)"
+            : hitLimit ? $"the simplex hit its limit of {maxIterations} iterations without meeting its tolerance"
+            : !settled ? $"it was still improving after {Rounds} restarts"
+            : null;
+        return new Minimum(best, bestValue, problem);
     }
+
+    /// <summary>The value given to points where the objective is NaN or infinite, so the simplex moves away from them.</summary>
+    private const double Unevaluable = 1e300;
 
     private static double Safe(Func<double[], double> f, double[] x)
     {
         double y = f(x);
-        return double.IsFinite(y) ? y : 1e300;
+        return double.IsFinite(y) ? y : Unevaluable;
     }
 
     /// <summary>

@@ -67,8 +67,9 @@ internal static class TransientAnalysis
         double share = Logistic(best.X[0]), prob = Logistic(best.X[1]);
         var h2 = Optimizer.Hessian(v => NegLogLik([Logit(v[0]), Logit(v[1])]), [share, prob], [1e-3, 1e-3], out _);
         var se = Optimizer.StandardErrors(h2);
-        return new TransientFinding(maxRepeats, cells, inconsistent, true, share, se[0], prob, se[1],
-            $"{inconsistent} of {cells} failing cells failed in some but not all of up to {maxRepeats} repeats");
+        string note = $"{inconsistent} of {cells} failing cells failed in some but not all of up to {maxRepeats} repeats";
+        if (!best.Converged) note += $"; the fit of the marginal share and its per-read failure probability did not converge ({best.Problem}), so treat them as rough";
+        return new TransientFinding(maxRepeats, cells, inconsistent, true, share, se[0], prob, se[1], note, best.Converged);
     }
 
     private static double Logistic(double u) => 1 / (1 + Math.Exp(-u));
