@@ -114,6 +114,14 @@ public class RoundTripTests
     }
 
     [Test]
+    public void TheReportExpectsTheBerTheEmulatorExpects()
+    {
+        // A checkerboard stores half ones in every block, so the report's fitted BER is the profile's expected BER.
+        foreach (var p in _fit.Points)
+            Assert.That(p.FittedBer, Is.EqualTo(_fit.Profile.Model.ExpectedBer(p.Point)).Within(1e-9).Percent, $"{p.Point}");
+    }
+
+    [Test]
     public void HeldOutVoltagesArePredictedWithinAFactorOf1Point5()
     {
         foreach (var p in _heldout.Points.Where(p => p.Heldout))

@@ -187,12 +187,7 @@ public static class Calibrator
             TRcdRange = trcdRange,
             TemperatureRange = tRange,
             Cells = new CellParameters(fit.Mean, fit.Sigma, fit.TemperatureCoefficient, fit.VoltageSensitivity),
-            BlockOffsets = selected.Kind switch
-            {
-                Heterogeneity.Normal => new BlockOffsets(BlockOffsetDistribution.Normal, Sigma: fit.BlockSigma),
-                Heterogeneity.TwoClass => new BlockOffsets(BlockOffsetDistribution.TwoClass, WeakShare: fit.WeakShare, WeakOffset: fit.WeakOffset),
-                _ => BlockOffsets.None,
-            },
+            BlockOffsets = fit.Offsets,
             WeakBitlines = bitFinding.Significant ? new WeakLines(bitFinding.Fraction, bitFinding.Strength) : WeakLines.None,
             WeakWordlines = wordFinding.Significant ? new WeakLines(wordFinding.Fraction, wordFinding.Strength) : WeakLines.None,
             Polarity = stuck ? new Polarity(FailureMode.Stuck, fit.StuckAtZeroShare) : new Polarity(FailureMode.Flip),
@@ -326,13 +321,8 @@ public static class Calibrator
     private static LineFinding WithStrength(LineFinding finding, ModelParameters p, double threshold)
     {
         if (!finding.Significant || finding.RateRatio <= 1) return finding;
-        var (offsets, logWeights) = p.Nodes();
-        double Rate(double shift)
-        {
-            double sum = 0;
-            for (int j = 0; j < offsets.Length; j++) sum += Math.Exp(logWeights[j]) * CellFailureModel.UpperTail((threshold - p.Mean - offsets[j] - shift) / p.Sigma);
-            return sum;
-        }
+        var offsets = p.Offsets;
+        double Rate(double shift) => CellFailureModel.MarginalTail(threshold - shift, p.Mean, p.Sigma, offsets);
         double ordinary = Rate(0), lo = 0, hi = 30 * p.Sigma;
         for (int i = 0; i < 100; i++)
         {

@@ -17,36 +17,19 @@ internal readonly record struct ModelParameters(
     double Mean, double Sigma, double StuckAtZeroShare, double TemperatureCoefficient, double VoltageSensitivity,
     Heterogeneity Kind, double BlockSigma, double WeakShare, double WeakOffset)
 {
-    /// <summary>Block offsets as quadrature nodes and log weights.</summary>
+    /// <summary>The block-offset distribution these parameters describe.</summary>
+    public BlockOffsets Offsets => Kind switch
+    {
+        Heterogeneity.Normal => new BlockOffsets(BlockOffsetDistribution.Normal, Sigma: BlockSigma),
+        Heterogeneity.TwoClass => new BlockOffsets(BlockOffsetDistribution.TwoClass, WeakShare: WeakShare, WeakOffset: WeakOffset),
+        _ => BlockOffsets.None,
+    };
+
+    /// <summary>Block offsets as quadrature nodes (<see cref="CellFailureModel.OffsetNodes"/>) and log weights.</summary>
     public (double[] Offsets, double[] LogWeights) Nodes()
     {
-        switch (Kind)
-        {
-            case Heterogeneity.Normal when BlockSigma > 1e-12:
-                double sigma = BlockSigma;
-                return (NormalGrid.Z.Select(z => sigma * z).ToArray(), NormalGrid.LogWeights);
-            case Heterogeneity.TwoClass when WeakShare > 0 && WeakShare < 1:
-                return ([0, WeakOffset], [Math.Log(1 - WeakShare), Math.Log(WeakShare)]);
-            default:
-                return ([0], [0]);
-        }
-    }
-
-    /// <summary>
-    /// A fixed grid over the standard normal, spacing 0.1 out to 6 sigma. The trapezoid rule on it is accurate to
-    /// far below the fit's precision even for blocks whose many faults pin their offset to a tenth of the grid's sigma.
-    /// </summary>
-    private static class NormalGrid
-    {
-        public static readonly double[] Z = Enumerable.Range(-60, 121).Select(i => i * 0.1).ToArray();
-        public static readonly double[] LogWeights = Weights();
-
-        private static double[] Weights()
-        {
-            double[] w = Z.Select(z => Math.Exp(-0.5 * z * z)).ToArray();
-            double sum = w.Sum();
-            return w.Select(x => Math.Log(x / sum)).ToArray();
-        }
+        var (offsets, weights) = CellFailureModel.OffsetNodes(Offsets);
+        return (offsets, weights.Select(w => Math.Log(w)).ToArray());
     }
 }
 

@@ -7,52 +7,54 @@ namespace HilBench.Calibration.Fit;
 
 /// <summary>
 /// What the fitted profile expects for the reads actually taken: per block, the expected faults as a function of
-/// the block's offset (on a quantile grid of the offset distribution), with the written data deciding which
-/// failing cells can show. From it: expected faults per point with a 95% interval for a chip of this geometry,
-/// and the expected distribution of faults per block.
+/// the block's offset (on <see cref="CellFailureModel.OffsetNodes"/>), with the written data deciding which failing
+/// cells can show. From it: expected faults per point with a 95% interval for a chip of this geometry, and the
+/// expected distribution of faults per block. The expected faults integrate the offsets out exactly
+/// (<see cref="CellFailureModel.FailureProbability(double)"/>), as the emulator's expected BER does.
 /// </summary>
 internal sealed class ProfilePrediction
 {
-    private const int Nodes = 64;
     private readonly DeviceProfile _profile;
     private readonly PatternStats _stats;
     private readonly double[] _offsets;
+    private readonly double[] _weights;
 
     public ProfilePrediction(DeviceProfile profile, PatternStats stats)
     {
         _profile = profile;
         _stats = stats;
-        var model = profile.Model;
-        _offsets = profile.BlockOffsets.Distribution == BlockOffsetDistribution.None
-            ? [0]
-            : Enumerable.Range(0, Nodes).Select(i => model.BlockOffsetAt((i + 0.5) / Nodes)).ToArray();
+        (_offsets, _weights) = CellFailureModel.OffsetNodes(profile.BlockOffsets);
     }
 
     /// <summary>
     /// lambda[block][node]: expected faults of the block over the reads if its offset is the node's; without the
     /// read share, the expected failing cells whose failure the written data can show.
     /// </summary>
-    public double[][] Lambda(IReadOnlyList<MeasuredRead> reads, bool perRead = true)
+    public double[][] Lambda(IReadOnlyList<MeasuredRead> reads, bool perRead = true) =>
+        Expected(reads, perRead, threshold => _offsets.Select(o => _profile.Model.BlockFailureProbability(threshold, o)).ToArray());
+
+    /// <summary>Per block, the expected faults (or with perRead false, showable failing cells) averaged over the block offsets.</summary>
+    private double[] Marginal(IReadOnlyList<MeasuredRead> reads, bool perRead) =>
+        Expected(reads, perRead, threshold => [_profile.Model.FailureProbability(threshold)]).Select(row => row[0]).ToArray();
+
+    private double[][] Expected(IReadOnlyList<MeasuredRead> reads, bool perRead, Func<double, double[]> failing)
     {
         var g = _stats.Geometry;
         var model = _profile.Model;
-        var lambda = new double[g.Blocks][];
-        for (int b = 0; b < g.Blocks; b++) lambda[b] = new double[_offsets.Length];
+        double share = perRead ? model.ReadShare : 1;
+        double[][]? lambda = null;
         foreach (var read in reads)
         {
-            double threshold = model.ThresholdAt(read.Point);
-            double share = perRead ? model.ReadShare : 1;
-            double[] p = _offsets.Select(o => model.BlockFailureProbability(threshold, o) * share).ToArray();
-            long[]? ones = read.Pattern is not null && _profile.Polarity.Mode == FailureMode.Stuck ? _stats.OnesPerBlock(read.Pattern) : null;
+            double[] p = failing(model.ThresholdAt(read.Point));
+            lambda ??= Enumerable.Range(0, g.Blocks).Select(_ => new double[p.Length]).ToArray();
+            long[]? ones = read.Pattern is not null ? _stats.OnesPerBlock(read.Pattern) : null;
             for (int b = 0; b < g.Blocks; b++)
             {
-                double atRisk = ones is null
-                    ? g.BitsPerBlock * model.ErrorShare(0.5)
-                    : _profile.Polarity.StuckAtZeroShare * ones[b] + (1 - _profile.Polarity.StuckAtZeroShare) * (g.BitsPerBlock - ones[b]);
+                double atRisk = g.BitsPerBlock * model.ErrorShare(ones is null ? 0.5 : (double)ones[b] / g.BitsPerBlock) * share;
                 for (int j = 0; j < p.Length; j++) lambda[b][j] += atRisk * p[j];
             }
         }
-        return lambda;
+        return lambda ?? Enumerable.Range(0, g.Blocks).Select(_ => new double[1]).ToArray();
     }
 
     /// <summary>
@@ -63,30 +65,34 @@ internal sealed class ProfilePrediction
     public (double Mean, double Variance) Moments(IReadOnlyList<MeasuredRead> reads)
     {
         var t = _profile.Transient;
-        var groups = reads.GroupBy(r => r.Pattern?.Name).Select(g => (Cells: Lambda([g.First()], perRead: false), Repeats: g.Count())).ToList();
+        var groups = reads.GroupBy(r => r.Pattern?.Name).Select(g =>
+        {
+            int repeats = g.Count();
+            // Repeats a failing cell shows in: R if persistent, Binomial(R, p) if marginal.
+            double shows = (1 - t.Share) * repeats + t.Share * repeats * t.ReadFailureProbability;
+            double showsSquared = (1 - t.Share) * repeats * repeats
+                                  + t.Share * (repeats * t.ReadFailureProbability * (1 - t.ReadFailureProbability) + Math.Pow(repeats * t.ReadFailureProbability, 2));
+            MeasuredRead[] first = [g.First()];
+            return (Cells: Lambda(first, perRead: false), Marginal: Marginal(first, perRead: false), Shows: shows, ShowsSquared: showsSquared);
+        }).ToList();
         double mean = 0, variance = 0;
         for (int b = 0; b < _stats.Geometry.Blocks; b++)
         {
-            double sumMean = 0, sumMeanSquared = 0, sumVariance = 0;
+            // Mean and Poisson part are linear in the failing cells: exact over the offsets. Their spread needs the nodes.
+            double blockMean = 0, sumMean = 0, sumMeanSquared = 0;
+            foreach (var group in groups)
+            {
+                blockMean += group.Marginal[b] * group.Shows;
+                variance += group.Marginal[b] * group.ShowsSquared;
+            }
             for (int j = 0; j < _offsets.Length; j++)
             {
-                double m = 0, v = 0;
-                foreach (var (cells, repeats) in groups)
-                {
-                    // Repeats a failing cell shows in: R if persistent, Binomial(R, p) if marginal.
-                    double shows = (1 - t.Share) * repeats + t.Share * repeats * t.ReadFailureProbability;
-                    double showsSquared = (1 - t.Share) * repeats * repeats
-                                          + t.Share * (repeats * t.ReadFailureProbability * (1 - t.ReadFailureProbability) + Math.Pow(repeats * t.ReadFailureProbability, 2));
-                    m += cells[b][j] * shows;
-                    v += cells[b][j] * showsSquared;
-                }
-                sumMean += m;
-                sumMeanSquared += m * m;
-                sumVariance += v;
+                double m = groups.Sum(group => group.Cells[b][j] * group.Shows);
+                sumMean += _weights[j] * m;
+                sumMeanSquared += _weights[j] * m * m;
             }
-            double blockMean = sumMean / _offsets.Length;
             mean += blockMean;
-            variance += sumVariance / _offsets.Length + Math.Max(0, sumMeanSquared / _offsets.Length - blockMean * blockMean);
+            variance += Math.Max(0, sumMeanSquared - sumMean * sumMean);
         }
         return (mean, variance);
     }
@@ -96,8 +102,9 @@ internal sealed class ProfilePrediction
     {
         var expected = new double[maxK + 1];
         foreach (var row in Lambda(reads))
-            foreach (double l in row)
+            for (int j = 0; j < row.Length; j++)
             {
+                double l = row[j], w = _weights[j];
                 double cdf = 0;
                 // Poisson probabilities by the recurrence p_k = p_(k-1) l / k; in logs for the rare huge means.
                 double pk = Math.Exp(-l);
@@ -105,10 +112,10 @@ internal sealed class ProfilePrediction
                 {
                     if (k > 0) pk *= l / k;
                     double value = l < 600 ? pk : Math.Exp(k * Math.Log(l) - l - SpecialFunctions.GammaLn(k + 1));
-                    expected[k] += value / row.Length;
+                    expected[k] += value * w;
                     cdf += value;
                 }
-                expected[maxK] += Math.Max(0, 1 - cdf) / row.Length;
+                expected[maxK] += Math.Max(0, 1 - cdf) * w;
             }
         return expected;
     }

@@ -4,8 +4,8 @@ using HilBench.Memory.Profiles;
 namespace HilBench.Calibration.Fit;
 
 /// <summary>
-/// The operating point's threshold on the latent critical value, exactly as <see cref="CellFailureModel.ThresholdAt"/>
-/// computes it, but with the temperature coefficient and voltage sensitivity as free parameters.
+/// The operating point's threshold on the latent critical value (<see cref="CellFailureModel.Threshold"/>) for a
+/// technology and nominal point, with the temperature coefficient and voltage sensitivity as free parameters.
 /// </summary>
 internal sealed class ThresholdModel(Technology technology, OperatingPoint nominal)
 {
@@ -13,13 +13,8 @@ internal sealed class ThresholdModel(Technology technology, OperatingPoint nomin
 
     public OperatingPoint Nominal { get; } = nominal;
 
-    public double At(OperatingPoint op, double temperatureCoefficient, double voltageSensitivity)
-    {
-        double dt = op.TemperatureC - Nominal.TemperatureC;
-        if (Technology == Technology.Sram) return op.Voltage - temperatureCoefficient * dt;
-        double growth = (1 + voltageSensitivity * (Nominal.Voltage - op.Voltage)) * (1 + temperatureCoefficient * dt);
-        return growth > 0 ? (op.TRcdNs ?? Nominal.TRcdNs!.Value) / growth : 0;
-    }
+    public double At(OperatingPoint op, double temperatureCoefficient, double voltageSensitivity) =>
+        CellFailureModel.Threshold(Technology, Nominal, op, temperatureCoefficient, voltageSensitivity);
 
     /// <summary>The dimension the failure curve is swept along: V for SRAM, tRCD for DRAM.</summary>
     public double Swept(OperatingPoint op) => Technology == Technology.Sram ? op.Voltage : op.TRcdNs ?? Nominal.TRcdNs!.Value;

@@ -19,14 +19,19 @@ public sealed class CellFailureModel(DeviceProfile profile)
 
     public DeviceProfile Profile { get; } = profile;
 
-    public double ThresholdAt(OperatingPoint op)
+    public double ThresholdAt(OperatingPoint op) =>
+        Threshold(Profile.Technology, Profile.Nominal, op, Profile.Cells.TemperatureCoefficient, Profile.Cells.VoltageSensitivity);
+
+    /// <summary>
+    /// The threshold on the latent critical value at an operating point, for given coefficients (the calibration
+    /// fits them); a DRAM point without tRCD runs at the nominal tRCD.
+    /// </summary>
+    public static double Threshold(Technology technology, OperatingPoint nominal, OperatingPoint op, double temperatureCoefficient, double voltageSensitivity)
     {
-        var c = Profile.Cells;
-        double dt = op.TemperatureC - Profile.Nominal.TemperatureC;
-        if (Profile.Technology == Technology.Sram) return op.Voltage - c.TemperatureCoefficient * dt;
-        double trcd = op.TRcdNs ?? Profile.Nominal.TRcdNs!.Value;
-        double growth = (1 + c.VoltageSensitivity * (Profile.Nominal.Voltage - op.Voltage)) * (1 + c.TemperatureCoefficient * dt);
-        return growth > 0 ? trcd / growth : 0;
+        double dt = op.TemperatureC - nominal.TemperatureC;
+        if (technology == Technology.Sram) return op.Voltage - temperatureCoefficient * dt;
+        double growth = (1 + voltageSensitivity * (nominal.Voltage - op.Voltage)) * (1 + temperatureCoefficient * dt);
+        return growth > 0 ? (op.TRcdNs ?? nominal.TRcdNs!.Value) / growth : 0;
     }
 
     /// <summary>The lowest threshold inside the profile's ranges: every cell that can fail there is a weak cell of the chip.</summary>
@@ -49,6 +54,44 @@ public sealed class CellFailureModel(DeviceProfile profile)
         yield return (b.Fraction * w.Fraction, b.Strength + w.Strength);
     }
 
+    /// <summary>
+    /// P(x &gt; threshold) for a cell of a block drawn from <paramref name="offsets"/>, with the block offset integrated
+    /// out exactly: for normal offsets x = mean + o + sigma * z is Normal(mean, sigma^2 + sigma_b^2); two-class offsets
+    /// mix two tails.
+    /// </summary>
+    public static double MarginalTail(double threshold, double mean, double sigma, BlockOffsets offsets) => offsets.Distribution switch
+    {
+        BlockOffsetDistribution.Normal => UpperTail((threshold - mean) / Math.Sqrt(sigma * sigma + offsets.Sigma * offsets.Sigma)),
+        BlockOffsetDistribution.TwoClass => (1 - offsets.WeakShare) * UpperTail((threshold - mean) / sigma)
+                                            + offsets.WeakShare * UpperTail((threshold - mean - offsets.WeakOffset) / sigma),
+        _ => UpperTail((threshold - mean) / sigma),
+    };
+
+    /// <summary>
+    /// Block offsets as quadrature nodes with weights summing to 1, for what must be integrated per block (a block's
+    /// likelihood, the spread of its expected faults): the two classes exactly; a normal on a grid of spacing 0.1
+    /// sigma_b out to 6 sigma_b, whose trapezoid rule is accurate far below any fit's precision.
+    /// </summary>
+    public static (double[] Offsets, double[] Weights) OffsetNodes(BlockOffsets offsets) => offsets.Distribution switch
+    {
+        BlockOffsetDistribution.Normal when offsets.Sigma > 0 => (NormalGrid.Z.Select(z => offsets.Sigma * z).ToArray(), NormalGrid.Weights),
+        BlockOffsetDistribution.TwoClass when offsets.WeakShare is > 0 and < 1 => ([0, offsets.WeakOffset], [1 - offsets.WeakShare, offsets.WeakShare]),
+        BlockOffsetDistribution.TwoClass when offsets.WeakShare == 1 => ([offsets.WeakOffset], [1]),
+        _ => ([0], [1]),
+    };
+
+    private static class NormalGrid
+    {
+        public static readonly double[] Z = Enumerable.Range(-60, 121).Select(i => i * 0.1).ToArray();
+        public static readonly double[] Weights = Normalised(Z.Select(z => Math.Exp(-0.5 * z * z)).ToArray());
+
+        private static double[] Normalised(double[] w)
+        {
+            double sum = w.Sum();
+            return w.Select(x => x / sum).ToArray();
+        }
+    }
+
     /// <summary>Expected failing share of a block with a given offset (weak lines averaged over).</summary>
     public double BlockFailureProbability(double threshold, double blockOffset) =>
         LineClasses().Sum(c => c.Share == 0 ? 0 : c.Share * TailProbability(threshold, blockOffset + c.Offset));
@@ -66,7 +109,14 @@ public sealed class CellFailureModel(DeviceProfile profile)
     }
 
     /// <summary>Expected share of failing cells at an operating point, averaged over chips (block offsets integrated out).</summary>
-    public double FailureProbability(OperatingPoint op) => Quantiles(ThresholdAt(op)).Average();
+    public double FailureProbability(OperatingPoint op) => FailureProbability(ThresholdAt(op));
+
+    /// <summary>Expected share of failing cells at a threshold, averaged over chips (block offsets integrated out exactly).</summary>
+    public double FailureProbability(double threshold)
+    {
+        var c = Profile.Cells;
+        return LineClasses().Sum(l => l.Share == 0 ? 0 : l.Share * MarginalTail(threshold - l.Offset, c.Mean, c.Sigma, Profile.BlockOffsets));
+    }
 
     public double WorstCaseFailureProbability() => FailureProbability(Profile.WorstPoint());
 

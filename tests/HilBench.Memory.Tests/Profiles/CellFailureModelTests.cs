@@ -111,6 +111,56 @@ public class CellFailureModelTests
         Assert.That(share, Is.GreaterThan(0.2).And.LessThan(1));
     }
 
+    /// <summary>E over block offsets of a block's failing share, by Simpson's rule on a fine grid over +-12 sigma_b.</summary>
+    private static double BruteForce(CellFailureModel m, double threshold)
+    {
+        var o = m.Profile.BlockOffsets;
+        if (o.Distribution == BlockOffsetDistribution.TwoClass)
+            return (1 - o.WeakShare) * m.BlockFailureProbability(threshold, 0) + o.WeakShare * m.BlockFailureProbability(threshold, o.WeakOffset);
+        const int n = 24_000;
+        double h = 24.0 / n, sum = 0;
+        for (int i = 0; i <= n; i++)
+        {
+            double z = -12 + i * h, weight = i == 0 || i == n ? 1 : i % 2 == 1 ? 4 : 2;
+            sum += weight * Math.Exp(-0.5 * z * z) / Math.Sqrt(2 * Math.PI) * m.BlockFailureProbability(threshold, o.Sigma * z);
+        }
+        return sum * h / 3;
+    }
+
+    [TestCase(0.008, 0.60)]
+    [TestCase(0.008, 0.54)]
+    [TestCase(0.035, 0.56)] // block spread as large as the cells': the tail is carried by the weakest blocks
+    [TestCase(0.08, 0.60)]
+    public void ExpectedFailingShareIntegratesNormalBlockOffsetsExactly(double blockSigma, double volts)
+    {
+        var bram = ProfileJson.FromFile(Repo.BramLikePath).Set("blockOffsets.sigma", blockSigma).Parse().Model;
+        var op = new OperatingPoint(volts);
+        double exact = BruteForce(bram, bram.ThresholdAt(op));
+        Assert.That(bram.FailureProbability(op), Is.EqualTo(exact).Within(1e-9).Percent);
+    }
+
+    [Test]
+    public void ExpectedFailingShareMixesTwoClassOffsetsExactly()
+    {
+        var ddr = Repo.Ddr4Like().Model;
+        foreach (var op in new[] { new OperatingPoint(1.2, 10), new OperatingPoint(1.1, 9.5, 55) })
+            Assert.That(ddr.FailureProbability(op), Is.EqualTo(BruteForce(ddr, ddr.ThresholdAt(op))).Within(1e-12).Percent, $"{op}");
+    }
+
+    [Test]
+    public void OffsetNodesIntegrateLikeTheClosedForm()
+    {
+        var bram = Repo.BramLike();
+        var (offsets, weights) = CellFailureModel.OffsetNodes(bram.BlockOffsets);
+        Assert.That(weights.Sum(), Is.EqualTo(1).Within(1e-12));
+        foreach (double v in new[] { 0.60, 0.54 })
+        {
+            double t = bram.Model.ThresholdAt(new OperatingPoint(v));
+            double byNodes = offsets.Select((o, j) => weights[j] * bram.Model.BlockFailureProbability(t, o)).Sum();
+            Assert.That(byNodes, Is.EqualTo(bram.Model.FailureProbability(t)).Within(1e-4).Percent, $"{v} V");
+        }
+    }
+
     [Test]
     public void ErrorShareFollowsPolarity()
     {
