@@ -29,7 +29,7 @@ internal static class TransientAnalysis
                     seen[cell] = seen.GetValueOrDefault(cell) + 1;
                 }
             if (!histogram.TryGetValue(n, out var h)) histogram[n] = h = new long[n + 1];
-            foreach (int m in seen.Values) h[Math.Min(m, n)]++;
+            foreach (int m in seen.Values) h[m]++; // m <= n: a read lists a cell once (MeasuredMaps.Add)
         }
         if (histogram.Count == 0)
             return new TransientFinding(1, 0, 0, false, 0, double.NaN, 1, double.NaN,

@@ -56,13 +56,22 @@ public sealed class MeasuredMaps(MemoryGeometry geometry, string description = "
 
     public IReadOnlyList<InputFile> Inputs => _inputs;
 
-    /// <summary>Adds a read after checking its faults lie inside the geometry and that it is not a second copy of an earlier read.</summary>
+    /// <summary>
+    /// Adds a read after checking its faults lie inside the geometry, that no cell is listed twice (it would be
+    /// counted twice) and that it is not a second copy of an earlier read.
+    /// </summary>
     public MeasuredMaps Add(MeasuredRead read)
     {
         var g = Geometry;
+        var cells = new HashSet<long>(read.Faults.Count);
         foreach (var f in read.Faults)
+        {
             if ((uint)f.Block >= (uint)g.Blocks || (uint)f.Row >= (uint)g.RowsPerBlock || (uint)f.Bit >= (uint)g.BitsPerRow)
                 throw new CalibrationInputException($"{read.Source}: fault at block {f.Block}, row {f.Row}, bit {f.Bit} lies outside the geometry {g} (blocks x rows x bits)");
+            if (!cells.Add(g.Cell(f.Block, f.Row, f.Bit)))
+                throw new CalibrationInputException($"{read.Source}: block {f.Block}, row {f.Row}, bit {f.Bit} is listed twice in the read at {read.Point} repeat {read.Repeat.ToString(CultureInfo.InvariantCulture)}; " +
+                                                   "a read lists each faulty cell once: remove the repeated entry");
+        }
         string key = Key(read);
         if (_byKey.TryGetValue(key, out var earlier))
             throw new CalibrationInputException(

@@ -12,18 +12,35 @@ public sealed record RecordedRead(OperatingPoint Point, int? Trial, IReadOnlyLis
 /// <summary>
 /// HilBench's fault-map format (docs/device-profile.md, "Fault maps"): a text file with a header naming
 /// the geometry and CSV records op,trial,block,row,bit,read. Written by the emulator and by board runs,
-/// replayed by <see cref="ReplayBackend"/>, imported by calibration.
+/// replayed by <see cref="ReplayBackend"/>, imported by calibration. A read lists each faulty cell once: a cell
+/// listed twice would be counted twice, and with two read values neither could be trusted, so it is refused.
 /// </summary>
-public sealed class FaultMap(MemoryGeometry geometry, IReadOnlyList<RecordedRead> reads, string description = "")
+public sealed class FaultMap
 {
     public const string Magic = "# hilbench fault map 1";
     private const string Columns = "op,trial,block,row,bit,read";
 
-    public MemoryGeometry Geometry { get; } = geometry;
+    public FaultMap(MemoryGeometry geometry, IReadOnlyList<RecordedRead> reads, string description = "")
+    {
+        foreach (var read in reads)
+        {
+            var seen = new HashSet<long>(read.Faults.Count);
+            foreach (var f in read.Faults)
+                if (!seen.Add(geometry.Cell(f.Block, f.Row, f.Bit)))
+                    throw new ArgumentException(
+                        $"block {f.Block}, row {f.Row}, bit {f.Bit} is listed twice in the read at {read.Point}{(read.Trial is { } t ? $" trial {t}" : "")}; " +
+                        "a read lists each faulty cell once: remove the repeated entry (if the two disagree on the read value, check which is right)");
+        }
+        Geometry = geometry;
+        Reads = reads;
+        Description = description;
+    }
 
-    public IReadOnlyList<RecordedRead> Reads { get; } = reads;
+    public MemoryGeometry Geometry { get; }
 
-    public string Description { get; } = description;
+    public IReadOnlyList<RecordedRead> Reads { get; }
+
+    public string Description { get; }
 
     public IEnumerable<OperatingPoint> Points => Reads.Select(r => r.Point).DistinctBy(p => p.ToString());
 
@@ -108,7 +125,8 @@ public sealed class FaultMap(MemoryGeometry geometry, IReadOnlyList<RecordedRead
             reads[r].Faults.Add(new RecordedFault(block, row, bit, value));
         }
         if (geometry is null) throw new FormatException($"{path}: the header has no '# geometry BLOCKSxROWSxBITS' line");
-        return new FaultMap(geometry, reads.Select(r => new RecordedRead(r.Point, r.Trial, r.Faults)).ToArray(), description);
+        try { return new FaultMap(geometry, reads.Select(r => new RecordedRead(r.Point, r.Trial, r.Faults)).ToArray(), description); }
+        catch (ArgumentException e) { throw new FormatException($"{path}: {e.Message}"); }
     }
 
     private static int Int(string text, string what, int max, string where)

@@ -58,7 +58,7 @@ public sealed class ReplayBackend : IMemoryBackend
             faults.Add(new Fault(bit, cell, value, now));
         }
         faults.Sort((a, b) => a.ImageBit.CompareTo(b.ImageBit));
-        return new MemoryReadout(stored, faults.DistinctBy(f => f.ImageBit).ToArray(), request) { Geometry = Map.Geometry }; // a map may list a cell twice
+        return new MemoryReadout(stored, faults, request) { Geometry = Map.Geometry };
     }
 
     public void Dispose() { }

@@ -241,6 +241,23 @@ public class ImporterTests
     }
 
     [Test]
+    public void RefusesACellListedTwiceInARead()
+    {
+        var maps = new MeasuredMaps(Small);
+        maps.Add(new MeasuredRead(new OperatingPoint(0.6), 0, [new MeasuredFault(0, 0, 5, false, true)], null, "first.csv"));
+        var twice = new MeasuredRead(At055, 0, [new MeasuredFault(0, 0, 5, false, true), new MeasuredFault(1, 3, 2, false, true), new MeasuredFault(0, 0, 5, true, false)], null, "board read 3");
+        var e = Assert.Throws<CalibrationInputException>(() => maps.Add(twice));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.StartWith("board read 3: block 0, row 0, bit 5 is listed twice in the read at V=0.55,T=25 repeat 0").And.Contain("remove the repeated entry"));
+        Assert.That(maps.Reads, Has.Count.EqualTo(1), "the refused read adds nothing; the earlier one stays");
+
+        string path = _dir.File("map.csv");
+        File.WriteAllText(path, $"{FaultMap.Magic}\n# geometry {Small}\nop,trial,block,row,bit,read\nV=0.55,,0,0,5,0\nV=0.55,,0,0,5,0\n");
+        Assert.That(() => new MeasuredMaps(Small).AddFaultMap(path),
+            Throws.TypeOf<CalibrationInputException>().With.Message.StartWith(path).And.Message.Contain("block 0, row 0, bit 5 is listed twice"));
+    }
+
+    [Test]
     public void ManifestNamesFilesRelativeToItself()
     {
         Directory.CreateDirectory(_dir.File("dumps"));

@@ -86,6 +86,22 @@ public class FaultMapTests
     }
 
     [Test]
+    public void RefusesACellListedTwiceInOneRead()
+    {
+        string path = _dir.File("twice.csv");
+        File.WriteAllText(path, Header + "\nV=0.5;T=25,0,1,2,3,1\nV=0.5;T=25,0,0,0,0,1\nV=0.5;T=25,1,1,2,3,1\nV=0.5;T=25,0,1,2,3,0\n");
+        var e = Assert.Throws<FormatException>(() => FaultMap.Load(path));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("block 1, row 2, bit 3 is listed twice in the read at V=0.5,T=25 trial 0").And.Contain("remove the repeated entry"));
+
+        // The same cell in another read (trial 1 above, or another point) is a separate measurement.
+        File.WriteAllText(path, Header + "\nV=0.5;T=25,0,1,2,3,1\nV=0.5;T=25,1,1,2,3,1\nV=0.6;T=25,0,1,2,3,1\n");
+        Assert.That(FaultMap.Load(path).Reads, Has.Count.EqualTo(3));
+        Assert.That(() => new FaultMap(MemoryGeometry.Parse("4x8x16"), [new RecordedRead(new OperatingPoint(0.5), null, [new(1, 2, 3, true), new(1, 2, 3, null)])]),
+            Throws.ArgumentException.With.Message.Contain("block 1, row 2, bit 3 is listed twice in the read at V=0.5,T=25;"));
+    }
+
+    [Test]
     public void ToleratesBlankLinesAndComments()
     {
         string path = _dir.File("commented.csv");
