@@ -61,7 +61,8 @@ public class EmulatedMemory : IMemoryBackend
         var stored = _stored.Get();
         var placement = _placement!;
         var point = Profile.Check(request.Point);
-        var thresholds = placement.Partitions.Select(p => Chip.Model.ThresholdAt(Profile.Check(request.PointFor(p.Name)))).ToArray();
+        var partitionPoints = request.PointsFor(placement.Partitions.Select(p => p.Name).ToList()).Select(Profile.Check).ToArray();
+        var thresholds = partitionPoints.Select(Chip.Model.ThresholdAt).ToArray();
         var faults = new List<Fault>();
         foreach (var (bit, cell, weak, block) in Chip.FailingImageBits(placement, thresholds))
         {
@@ -75,15 +76,14 @@ public class EmulatedMemory : IMemoryBackend
         return new MemoryReadout(stored, faults, request)
         {
             Geometry = Profile.Geometry,
-            EnergyJoules = EnergyOf(request, placement, stored.BitCount, point),
+            EnergyJoules = request.PartitionPoints.Count == 0 ? Chip.Model.ReadEnergyJoules(point, stored.BitCount) : EnergyOf(placement, partitionPoints),
             NominalEnergyJoules = Chip.Model.ReadEnergyJoules(Profile.Nominal, stored.BitCount),
         };
     }
 
     /// <summary>Read energy with every partition at its own point, each partition's share of the bits at its voltage.</summary>
-    private double? EnergyOf(LoadRequest request, Placement placement, long bits, OperatingPoint point)
+    private double? EnergyOf(Placement placement, OperatingPoint[] partitionPoints)
     {
-        if (request.PartitionPoints.Count == 0) return Chip.Model.ReadEnergyJoules(point, bits);
         double total = 0;
         var perPartition = new long[placement.Partitions.Count];
         foreach (var r in placement.Layout.Regions)
@@ -92,7 +92,7 @@ public class EmulatedMemory : IMemoryBackend
             perPartition[p] += r.Length;
         }
         for (int p = 0; p < perPartition.Length; p++)
-            if (Chip.Model.ReadEnergyJoules(Profile.Check(request.PointFor(placement.Partitions[p].Name)), perPartition[p]) is { } e) total += e;
+            if (Chip.Model.ReadEnergyJoules(partitionPoints[p], perPartition[p]) is { } e) total += e;
             else return null;
         return total;
     }

@@ -19,7 +19,20 @@ public sealed record LoadRequest(OperatingPoint Point, int Trial = 0)
 {
     public IReadOnlyDictionary<string, OperatingPoint> PartitionPoints { get; init; } = new Dictionary<string, OperatingPoint>();
 
-    public OperatingPoint PointFor(string partition) => PartitionPoints.TryGetValue(partition, out var p) ? p : Point;
+    /// <summary>
+    /// The point of each of the given partitions, in their order: its own point if the request names it, else
+    /// <see cref="Point"/>. A partition point for a name not among them (a misspelt partition) is refused rather
+    /// than silently running that partition at the global point.
+    /// </summary>
+    public OperatingPoint[] PointsFor(IReadOnlyList<string> partitions)
+    {
+        var unknown = PartitionPoints.Keys.Where(k => !partitions.Contains(k)).ToList();
+        if (unknown.Count > 0)
+            throw new OperatingPointException(
+                $"the request sets the operating point of partition{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(k => $"'{k}'"))}, " +
+                $"but the placement's partitions are {string.Join(", ", partitions.Select(k => $"'{k}'"))}; use one of those names (they are case-sensitive)");
+        return partitions.Select(name => PartitionPoints.TryGetValue(name, out var p) ? p : Point).ToArray();
+    }
 }
 
 /// <summary>One wrong bit: where it is in the image and in the memory, what was stored and what was read.</summary>

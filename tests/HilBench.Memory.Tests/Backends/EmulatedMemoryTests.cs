@@ -4,6 +4,7 @@ using HilBench.Bnn.Tensors;
 using HilBench.Memory.Backends;
 using HilBench.Memory.Geometry;
 using HilBench.Memory.Images;
+using HilBench.Memory.Profiles;
 using HilBench.Memory.Tests.Support;
 
 namespace HilBench.Memory.Tests.Backends;
@@ -88,15 +89,8 @@ public class EmulatedMemoryTests
     public void OnlyThePartitionRunningLowHasFaults(string low)
     {
         var profile = ProfileJson.Sram().Parse();
-        var model = ModelBuilder.FromSpec("dense512,dense512,dense10", new TensorShape(1, 1, 1024), new Random(8));
-        var image = WeightImage.FromModel(model, includeThresholds: true);
-        PartitionSpec[] partitions =
-        [
-            new("A", [0], 0, 64),
-            new("B", [1, 2], 64, 192, PlacementPolicy.WordInterleaved),
-        ];
-        using var sram = new EmulatedSram(profile, placement: i => Placement.Create(i.Layout, profile.Geometry, partitions));
-        sram.Store(image);
+        var (sram, image) = TwoPartitionSram(profile);
+        using var disposeSram = sram;
         var request = At(1.0) with { PartitionPoints = new Dictionary<string, OperatingPoint> { [low] = new(0.52) } };
         var readout = sram.Load(request);
         int[] lowBlocks = low == "A" ? [0] : [1, 2];
@@ -113,6 +107,53 @@ public class EmulatedMemoryTests
         Assert.That(sram.Load(At(1.0)).Faults, Is.Empty, "everything at nominal: no faults");
         var outside = At(1.0) with { PartitionPoints = new Dictionary<string, OperatingPoint> { [low] = new(0.4) } };
         Assert.That(() => sram.Load(outside), Throws.TypeOf<OperatingPointException>().With.Message.Contains("range.voltage"));
+    }
+
+    private static readonly PartitionSpec[] TwoPartitions =
+    [
+        new("A", [0], 0, 64),
+        new("B", [1, 2], 64, 192, PlacementPolicy.WordInterleaved),
+    ];
+
+    private static (EmulatedSram Sram, WeightImage Image) TwoPartitionSram(DeviceProfile profile)
+    {
+        var model = ModelBuilder.FromSpec("dense512,dense512,dense10", new TensorShape(1, 1, 1024), new Random(8));
+        var image = WeightImage.FromModel(model, includeThresholds: true);
+        var sram = new EmulatedSram(profile, placement: i => Placement.Create(i.Layout, profile.Geometry, TwoPartitions));
+        sram.Store(image);
+        return (sram, image);
+    }
+
+    [Test]
+    public void RefusesAPointForAPartitionThePlacementDoesNotHave()
+    {
+        var (sram, _) = TwoPartitionSram(ProfileJson.Sram().Parse());
+        using var disposeSram = sram;
+        var misspelt = At(1.0) with { PartitionPoints = new Dictionary<string, OperatingPoint> { ["A"] = new(0.6), ["b"] = new(0.52) } };
+        var e = Assert.Throws<OperatingPointException>(() => sram.Load(misspelt));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.Contain("partition 'b'").And.Contain("partitions are 'A', 'B'").And.Contain("use one of those names"));
+    }
+
+    [Test]
+    public void ReadEnergyChargesEveryPartitionAtItsOwnPoint()
+    {
+        var profile = ProfileJson.Sram()
+            .Set("energy", new JsonObject { ["dynamicPicojoulesPerAccess"] = 10, ["leakageMilliwatts"] = 25, ["leakageVoltageExponent"] = 3, ["accessNanoseconds"] = 5 })
+            .Parse();
+        var (sram, image) = TwoPartitionSram(profile);
+        using var disposeSram = sram;
+        long bitsA = image.Layout.Regions.Where(r => r.Block == 0).Sum(r => r.Length), bitsB = image.BitCount - bitsA;
+        var m = profile.Model;
+
+        var whole = sram.Load(At(0.6));
+        Assert.That(whole.EnergyJoules, Is.EqualTo(m.ReadEnergyJoules(new OperatingPoint(0.6), image.BitCount)).Within(1e-9).Percent);
+
+        var split = sram.Load(At(1.0) with { PartitionPoints = new Dictionary<string, OperatingPoint> { ["A"] = new(0.6) } });
+        double expected = m.ReadEnergyJoules(new OperatingPoint(0.6), bitsA)!.Value + m.ReadEnergyJoules(new OperatingPoint(1.0), bitsB)!.Value;
+        Assert.That(split.EnergyJoules, Is.EqualTo(expected).Within(1e-9).Percent);
+        Assert.That(split.NominalEnergyJoules, Is.EqualTo(m.ReadEnergyJoules(profile.Nominal, image.BitCount)).Within(1e-9).Percent);
+        Assert.That(split.EnergySaving, Is.GreaterThan(0).And.LessThan(whole.EnergySaving!.Value), "lowering one partition saves part of what lowering all does");
     }
 
     [Test]
