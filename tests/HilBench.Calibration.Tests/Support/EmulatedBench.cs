@@ -1,50 +1,53 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using HilBench.Calibration.Import;
 using HilBench.Memory;
+using HilBench.Memory.Backends;
 using HilBench.Memory.Emulation;
 using HilBench.Memory.Geometry;
+using HilBench.Memory.Images;
 using HilBench.Memory.Profiles;
 
 namespace HilBench.Calibration.Tests.Support;
 
 /// <summary>
-/// A bench with an emulated chip: writes a pattern, reads it back at an operating point the way a board would
-/// (failing cells read their stuck value, marginal ones only on some reads) and stores the readback as a binary
-/// or hex dump, so calibration tests go through the importers.
+/// A bench with an emulated chip: writes a pattern, reads it back at an operating point through the emulator's own
+/// backend (<see cref="EmulatedMemory"/>: failing cells read their stuck value, marginal ones only on some reads)
+/// and stores the readback as a binary or hex dump, so calibration tests go through the importers.
 /// </summary>
-internal sealed class EmulatedBench(DeviceProfile profile, int? seed = null)
+internal sealed class EmulatedBench
 {
-    public DeviceProfile Profile { get; } = profile;
+    private readonly EmulatedMemory _memory;
 
-    public EmulatedChip Chip { get; } = EmulatedChip.Generate(profile, seed, threads: 2);
+    /// <summary>One image region over the whole memory; the default contiguous placement makes image bit i cell i.</summary>
+    private readonly ImageLayout _whole;
+
+    public EmulatedBench(DeviceProfile profile, int? seed = null)
+    {
+        Profile = profile;
+        _memory = EmulatedMemory.For(profile, seed, threads: 2);
+        _whole = new ImageLayout([new ImageRegion(0, RegionKind.Weights, 0, checked((int)(profile.Geometry.TotalBits / 64)), 64)]);
+    }
+
+    public DeviceProfile Profile { get; }
+
+    public EmulatedChip Chip => _memory.Chip;
 
     public MemoryGeometry Geometry => Profile.Geometry;
 
     /// <summary>The readback image (LSB-first bytes) of <paramref name="pattern"/> at a point on read <paramref name="trial"/>.</summary>
     public byte[] Readback(WrittenPattern pattern, OperatingPoint point, int trial = 0)
     {
-        var image = pattern.Image(Geometry);
-        double threshold = Chip.Model.ThresholdAt(Profile.Check(point));
-        long bitsPerBlock = Geometry.BitsPerBlock;
-        bool flip = Profile.Polarity.Mode == FailureMode.Flip;
-        for (int block = 0; block < Geometry.Blocks; block++)
-        {
-            var cells = Chip.WeakCells(block);
-            int failing = Chip.FailingCount(block, threshold);
-            for (int i = 0; i < failing; i++)
-            {
-                var weak = cells[i];
-                if (weak.Marginal && !Chip.FailsOnRead(trial, block, weak.Offset)) continue;
-                long cell = block * bitsPerBlock + weak.Offset;
-                bool stored = (image[cell >> 3] >> (int)(cell & 7) & 1) != 0;
-                bool read = flip ? !stored : weak.StuckValue;
-                if (read) image[cell >> 3] |= (byte)(1 << (int)(cell & 7));
-                else image[cell >> 3] &= (byte)~(1 << (int)(cell & 7));
-            }
-        }
-        return image;
+        var written = pattern.Image(Geometry);
+        var image = new WeightImage(_whole);
+        for (long cell = 0; cell < image.BitCount; cell++) image[cell] = (written[cell >> 3] >> (int)(cell & 7) & 1) != 0;
+        _memory.Store(image);
+        var readback = _memory.Load(new LoadRequest(point, trial)).Image;
+        var bytes = new byte[written.Length];
+        MemoryMarshal.AsBytes(readback.Words).CopyTo(bytes);
+        return bytes;
     }
 
     public string WriteDump(string dir, WrittenPattern pattern, OperatingPoint point, DumpFormat format, int trial = 0)
