@@ -166,7 +166,7 @@ internal static class CurveFit
         var best = minima.MinBy(m => m.Value)!;
         var p = space.FromInternal(best.X);
         var natural = space.ToNatural(p);
-        var hessian = Optimizer.Hessian(v => -likelihood.LogLikelihood(space.FromNatural(v)), natural, space.NaturalSteps(), out _);
+        var hessian = Optimizer.Hessian(v => -likelihood.LogLikelihood(space.FromNatural(v)), natural, space.NaturalSteps());
         var se = Optimizer.StandardErrors(hessian);
 
         static string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);

@@ -16,10 +16,7 @@ internal sealed record FailClass(int Value, int Signature, int[] Failed, int[] V
 internal sealed record SignatureReads(int[] StoringOne, int[] StoringZero);
 
 /// <summary>Per block: counts of failing cells by class and of never-failing cells by signature.</summary>
-internal sealed record BlockCells(int[] Classes, double[] ClassCounts, int[] Signatures, double[] NeverCounts)
-{
-    public long Failing => (long)ClassCounts.Sum();
-}
+internal sealed record BlockCells(int[] Classes, double[] ClassCounts, int[] Signatures, double[] NeverCounts);
 
 /// <summary>
 /// The sufficient statistics of the interval-censored likelihood: the reads that are fitted, and per block the
@@ -28,9 +25,6 @@ internal sealed record BlockCells(int[] Classes, double[] ClassCounts, int[] Sig
 internal sealed class FitData
 {
     public required OperatingPoint[] Points { get; init; }
-
-    /// <summary>Index of each read's pattern in the pattern list (stuck mode).</summary>
-    public required int[] PatternOfRead { get; init; }
 
     public required bool Stuck { get; init; }
 
@@ -46,10 +40,6 @@ internal sealed class FitData
     public required long[] OnesPerRead { get; init; }
 
     public required long[] ZerosPerRead { get; init; }
-
-    public required long OneToZero { get; init; }
-
-    public required long ZeroToOne { get; init; }
 
     /// <summary>Failing cells that read both 0 and 1 in different reads: a stuck cell cannot.</summary>
     public required long Inconsistent { get; init; }
@@ -83,7 +73,6 @@ internal sealed class FitData
         // Each failing cell: the reads it failed in and what it read there.
         var failing = new Dictionary<long, List<(int Read, bool? Value)>>();
         var faultsPerRead = new long[reads.Count];
-        long oneToZero = 0, zeroToOne = 0;
         for (int r = 0; r < reads.Count; r++)
             foreach (var f in reads[r].Faults)
             {
@@ -92,8 +81,6 @@ internal sealed class FitData
                 if (!failing.TryGetValue(cell, out var list)) failing[cell] = list = [];
                 list.Add((r, f.Read));
                 faultsPerRead[r]++;
-                if (f.Read == false) oneToZero++;
-                if (f.Read == true) zeroToOne++;
             }
 
         var classIndex = new Dictionary<string, int>();
@@ -158,7 +145,6 @@ internal sealed class FitData
         return new FitData
         {
             Points = reads.Select(r => r.Point).ToArray(),
-            PatternOfRead = patternOf,
             Stuck = stuck,
             Classes = classes.ToArray(),
             Signatures = signatureReads,
@@ -166,8 +152,6 @@ internal sealed class FitData
             FaultsPerRead = faultsPerRead,
             OnesPerRead = onesPerRead,
             ZerosPerRead = zerosPerRead,
-            OneToZero = oneToZero,
-            ZeroToOne = zeroToOne,
             Inconsistent = inconsistent,
         };
     }

@@ -72,11 +72,11 @@ internal static class Optimizer
     /// Central-difference Hessian. Each step is grown or shrunk until it changes f by about one unit of
     /// log-likelihood, so parameters of very different scales (volts, shares) are differenced alike.
     /// </summary>
-    public static double[,] Hessian(Func<double[], double> f, double[] x, double[] initialStep, out double[] steps)
+    public static double[,] Hessian(Func<double[], double> f, double[] x, double[] initialStep)
     {
         int n = x.Length;
         double f0 = f(x);
-        steps = new double[n];
+        var steps = new double[n];
         double At(int i, double di, int j = -1, double dj = 0)
         {
             var y = (double[])x.Clone();

@@ -65,7 +65,7 @@ internal static class TransientAnalysis
         }
         var best = Optimizer.Minimize(NegLogLik, [Logit(Math.Clamp((double)inconsistent / cells * 1.5, 0.01, 0.9)), 0], [0.5, 0.5]);
         double share = Logistic(best.X[0]), prob = Logistic(best.X[1]);
-        var h2 = Optimizer.Hessian(v => NegLogLik([Logit(v[0]), Logit(v[1])]), [share, prob], [1e-3, 1e-3], out _);
+        var h2 = Optimizer.Hessian(v => NegLogLik([Logit(v[0]), Logit(v[1])]), [share, prob], [1e-3, 1e-3]);
         var se = Optimizer.StandardErrors(h2);
         string note = $"{inconsistent} of {cells} failing cells failed in some but not all of up to {maxRepeats} repeats";
         if (!best.Converged) note += $"; the fit of the marginal share and its per-read failure probability did not converge ({best.Problem}), so treat them as rough";

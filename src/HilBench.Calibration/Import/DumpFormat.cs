@@ -30,13 +30,4 @@ public static class DumpFormats
         "faultmap" or "fault-map" or "map" => DumpFormat.FaultMap,
         _ => throw new CalibrationInputException($"{origin}: unknown format '{text}': expected bin, hex, hexwords, csv or faultmap"),
     };
-
-    public static string Name(this DumpFormat format) => format switch
-    {
-        DumpFormat.Binary => "bin",
-        DumpFormat.Hex => "hex",
-        DumpFormat.HexWords => "hexwords",
-        DumpFormat.FaultList => "csv",
-        _ => "faultmap",
-    };
 }

@@ -178,10 +178,9 @@ internal static class ProfileReader
         }
 
         private JsonNode Required(string path) =>
-            Find(path) ?? throw Error(path, "is missing; every profile needs it (see docs/device-profile.md)", missing: true);
+            Find(path) ?? throw Error(path, "is missing; every profile needs it (see docs/device-profile.md)");
 
-        public ProfileException Error(string path, string what, bool missing = false) =>
-            new(missing ? $"{origin}: field '{path}' {what}" : $"{origin}: field '{path}' {what}");
+        public ProfileException Error(string path, string what) => new($"{origin}: field '{path}' {what}");
 
         public void Fail(string path, string what) => throw Error(path, what);
 
