@@ -161,7 +161,8 @@ public sealed class CellFailureModel(DeviceProfile profile)
         if (Profile.Energy is not { } e) return null;
         double accesses = Math.Ceiling((double)bits / Profile.Geometry.WordBits);
         double v = op.Voltage / Profile.Nominal.Voltage;
-        double accessNs = e.AccessNanoseconds + ((op.TRcdNs ?? 0) - (Profile.Nominal.TRcdNs ?? 0));
+        double? nominalTrcd = Profile.Nominal.TRcdNs;
+        double accessNs = e.AccessNanoseconds + ((op.TRcdNs ?? nominalTrcd ?? 0) - (nominalTrcd ?? 0)); // no tRCD: the nominal one, as in ThresholdAt
         double dynamic = accesses * e.DynamicPicojoulesPerAccess * 1e-12 * v * v;
         double leakage = e.LeakageMilliwatts * 1e-3 * Math.Pow(v, e.LeakageVoltageExponent) * accesses * Math.Max(0, accessNs) * 1e-9;
         return dynamic + leakage;

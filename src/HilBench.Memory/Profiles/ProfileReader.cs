@@ -34,7 +34,7 @@ internal static class ProfileReader
 
         int blocks = r.Int("geometry.blocks", 1), rows = r.Int("geometry.rows", 1), bitsPerRow = r.Int("geometry.bitsPerRow", 1);
         int wordBits = r.Has("geometry.wordBits") ? r.Int("geometry.wordBits", 1) : bitsPerRow;
-        if (bitsPerRow % wordBits != 0) r.Fail("geometry.wordBits", $"({wordBits}) must divide geometry.bitsPerRow ({bitsPerRow})");
+        if (bitsPerRow % wordBits != 0) r.Fail("geometry.wordBits", $"({F(wordBits)}) must divide geometry.bitsPerRow ({F(bitsPerRow)})");
         if ((long)blocks * rows * bitsPerRow > 1L << 40) r.Fail("geometry", "describes more than 2^40 bits; is a field in bytes instead of a count?");
         var geometry = new MemoryGeometry(blocks, rows, bitsPerRow, wordBits);
 
@@ -46,9 +46,9 @@ internal static class ProfileReader
         var vRange = r.Range("range.voltage", positive: true);
         var tRange = r.Has("range.temperature") ? r.Range("range.temperature", positive: false) : new ValueRange(tNom, tNom);
         ValueRange? trcdRange = dram ? r.Range("range.tRCD", positive: true) : null;
-        if (!vRange.Contains(vNom)) r.Fail("nominal.voltage", $"({vNom}) must lie in range.voltage {vRange}");
-        if (!tRange.Contains(tNom)) r.Fail("nominal.temperature", $"({tNom}) must lie in range.temperature {tRange}");
-        if (dram && !trcdRange!.Contains(trcdNom!.Value)) r.Fail("nominal.tRCD", $"({trcdNom}) must lie in range.tRCD {trcdRange}");
+        if (!vRange.Contains(vNom)) r.Fail("nominal.voltage", $"({F(vNom)}) must lie in range.voltage {vRange}");
+        if (!tRange.Contains(tNom)) r.Fail("nominal.temperature", $"({F(tNom)}) must lie in range.temperature {tRange}");
+        if (dram && !trcdRange!.Contains(trcdNom!.Value)) r.Fail("nominal.tRCD", $"({F(trcdNom!.Value)}) must lie in range.tRCD {trcdRange}");
 
         var cells = new CellParameters(
             r.Positive("cells.mean"), r.Positive("cells.sigma"),
@@ -74,12 +74,15 @@ internal static class ProfileReader
         if (r.Has("polarity"))
         {
             string mode = r.Has("polarity.mode") ? r.String("polarity.mode") : "stuck";
+            int antiCells = r.Has("polarity.antiCellRowGroup") ? r.Int("polarity.antiCellRowGroup", 0) : 0;
+            if (antiCells > 0 && !dram)
+                r.Fail("polarity.antiCellRowGroup", "(true and anti cells) is only for DRAM profiles; for SRAM set polarity.stuckAtZeroShare, or remove it");
+            if (antiCells > 0 && r.Has("polarity.stuckAtZeroShare"))
+                r.Fail("polarity.stuckAtZeroShare", "cannot be used with polarity.antiCellRowGroup, which decides the stuck value by row; remove one of them");
             polarity = mode switch
             {
                 "flip" => new Polarity(FailureMode.Flip),
-                "stuck" => new Polarity(FailureMode.Stuck,
-                    r.Has("polarity.stuckAtZeroShare") ? r.Probability("polarity.stuckAtZeroShare") : 0.5,
-                    r.Has("polarity.antiCellRowGroup") ? r.Int("polarity.antiCellRowGroup", 0) : 0),
+                "stuck" => new Polarity(FailureMode.Stuck, r.Has("polarity.stuckAtZeroShare") ? r.Probability("polarity.stuckAtZeroShare") : 0.5, antiCells),
                 _ => throw r.Error("polarity.mode", $"must be \"stuck\" or \"flip\", got \"{mode}\""),
             };
         }
@@ -117,10 +120,14 @@ internal static class ProfileReader
             r.Fail("cells.voltageSensitivity", "makes the critical tRCD grow without bound inside range.voltage; lower it or narrow the range");
         double worst = profile.Model.WorstCaseFailureProbability();
         if (worst * geometry.TotalBits > CellFailureModel.MaxWeakCells)
-            r.Fail("range", $"lets {worst:P2} of the cells fail at its worst corner ({worst * geometry.TotalBits:G3} cells); " +
-                            $"at most {CellFailureModel.MaxWeakCells:G3} weak cells are emulated: narrow range.voltage{(dram ? "/range.tRCD" : "")} to where the memory is still usable");
+            r.Fail("range", $"lets {worst.ToString("P2", CultureInfo.InvariantCulture)} of the cells fail at its worst corner ({(worst * geometry.TotalBits).ToString("G3", CultureInfo.InvariantCulture)} cells), " +
+                            $"but at most {CellFailureModel.MaxWeakCells / 1_000_000} million weak cells are emulated: raise the low end of range.voltage{(dram ? " or range.tRCD" : "")} " +
+                            "to where the memory is still usable, or give the memory fewer blocks (a chip seed's weak cells are drawn beyond the worst corner, so another range gives other chips)");
         return profile;
     }
+
+    /// <summary>Numbers in messages as JSON writes them, whatever the current culture.</summary>
+    private static string F(double v) => v.ToString(CultureInfo.InvariantCulture);
 
     public static JsonObject Write(DeviceProfile p)
     {
@@ -152,7 +159,9 @@ internal static class ProfileReader
             ["weakWordlines"] = new JsonObject { ["fraction"] = p.WeakWordlines.Fraction, ["strength"] = p.WeakWordlines.Strength },
             ["polarity"] = p.Polarity.Mode == FailureMode.Flip
                 ? new JsonObject { ["mode"] = "flip" }
-                : new JsonObject { ["mode"] = "stuck", ["stuckAtZeroShare"] = p.Polarity.StuckAtZeroShare, ["antiCellRowGroup"] = p.Polarity.AntiCellRowGroup },
+                : p.Polarity.AntiCellRowGroup > 0
+                    ? new JsonObject { ["mode"] = "stuck", ["antiCellRowGroup"] = p.Polarity.AntiCellRowGroup }
+                    : new JsonObject { ["mode"] = "stuck", ["stuckAtZeroShare"] = p.Polarity.StuckAtZeroShare },
             ["transient"] = new JsonObject { ["share"] = p.Transient.Share, ["readFailureProbability"] = p.Transient.ReadFailureProbability },
             ["chipSeed"] = p.ChipSeed,
         };
@@ -200,25 +209,25 @@ internal static class ProfileReader
         public double Positive(string path)
         {
             double d = Number(path);
-            return d > 0 ? d : throw Error(path, $"must be > 0, got {d.ToString(CultureInfo.InvariantCulture)}");
+            return d > 0 ? d : throw Error(path, $"must be > 0, got {F(d)}");
         }
 
         public double NonNegative(string path)
         {
             double d = Number(path);
-            return d >= 0 ? d : throw Error(path, $"must be >= 0, got {d.ToString(CultureInfo.InvariantCulture)}");
+            return d >= 0 ? d : throw Error(path, $"must be >= 0, got {F(d)}");
         }
 
         public double Probability(string path)
         {
             double d = Number(path);
-            return d is >= 0 and <= 1 ? d : throw Error(path, $"must be between 0 and 1, got {d.ToString(CultureInfo.InvariantCulture)}");
+            return d is >= 0 and <= 1 ? d : throw Error(path, $"must be between 0 and 1, got {F(d)}");
         }
 
         public int Int(string path, int min)
         {
             double d = Number(path);
-            if (d != Math.Floor(d) || d < min || d > int.MaxValue) throw Error(path, $"must be a whole number >= {min}, got {d.ToString(CultureInfo.InvariantCulture)}");
+            if (d != Math.Floor(d) || d < min || d > int.MaxValue) throw Error(path, $"must be a whole number >= {F(min)}, got {F(d)}");
             return (int)d;
         }
 
@@ -228,8 +237,8 @@ internal static class ProfileReader
             if (n is not JsonArray { Count: 2 } a || a.Any(x => x is not JsonValue v || !v.TryGetValue(out double _)))
                 throw Error(path, $"must be [min, max], got {n.ToJsonString()}");
             double lo = a[0]!.GetValue<double>(), hi = a[1]!.GetValue<double>();
-            if (lo > hi) throw Error(path, $"must be [min, max] with min <= max, got [{lo}, {hi}]");
-            if (positive && lo <= 0) throw Error(path, $"must be positive, got [{lo}, {hi}]");
+            if (lo > hi) throw Error(path, $"must be [min, max] with min <= max, got [{F(lo)}, {F(hi)}]");
+            if (positive && lo <= 0) throw Error(path, $"must be positive, got [{F(lo)}, {F(hi)}]");
             return new ValueRange(lo, hi);
         }
     }

@@ -190,5 +190,9 @@ public class CellFailureModelTests
         Assert.That(m.EnergySaving(bram.Nominal), Is.EqualTo(0).Within(1e-12));
         Assert.That(m.EnergySaving(new OperatingPoint(0.6)), Is.EqualTo(1 - (3.6e-12 + 2.7e-11) / 1.35e-10).Within(1e-9));
         Assert.That(ProfileJson.Sram().Parse().Model.ReadEnergyJoules(new OperatingPoint(0.6), 64), Is.Null, "no energy model, no energy");
+        var ddr = Repo.Ddr4Like().Model;
+        Assert.That(ddr.ReadEnergyJoules(new OperatingPoint(1.15), 64), Is.EqualTo(ddr.ReadEnergyJoules(new OperatingPoint(1.15, 13.5), 64)),
+            "a DRAM point without tRCD reads at the nominal tRCD, as its threshold does");
+        Assert.That(ddr.ReadEnergyJoules(new OperatingPoint(1.15, 10), 64), Is.LessThan(ddr.ReadEnergyJoules(new OperatingPoint(1.15), 64)!.Value), "a shorter tRCD shortens the access");
     }
 }

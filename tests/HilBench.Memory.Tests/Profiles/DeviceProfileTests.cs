@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using HilBench.Memory.Geometry;
 using HilBench.Memory.Profiles;
@@ -69,7 +70,10 @@ public class DeviceProfileTests
         yield return Case("fractional blocks", j => j.Set("geometry.blocks", 2.5), "field 'geometry.blocks'", "whole number");
         yield return Case("missing provenance", j => j.Remove("provenance"), "field 'provenance.source'", "is missing");
         // 8192 x 256 x 64 cells with most of them failing at 0.3 V: far beyond the 16 million weak cells the emulator holds.
-        yield return Case("too many weak cells", j => j.Set("geometry.blocks", 8192).Set("range.voltage", new JsonArray(0.3, 1.0)), "field 'range'", "narrow range.voltage");
+        yield return Case("too many weak cells", j => j.Set("geometry.blocks", 8192).Set("range.voltage", new JsonArray(0.3, 1.0)), "field 'range'",
+            "raise the low end of range.voltage", "another range gives other chips");
+        yield return Case("anti cells on SRAM", j => j.Set("polarity", new JsonObject { ["mode"] = "stuck", ["antiCellRowGroup"] = 8 }),
+            "field 'polarity.antiCellRowGroup'", "only for DRAM");
     }
 
     [TestCaseSource(nameof(BrokenProfiles))]
@@ -96,6 +100,34 @@ public class DeviceProfileTests
         Assert.That(() => ProfileJson.Dram().Remove("nominal.tRCD").Parse("d.json"), Throws.TypeOf<ProfileException>().With.Message.Contains("field 'nominal.tRCD' is missing"));
         Assert.That(() => ProfileJson.Dram().Set("nominal.tRCD", 15.0).Parse("d.json"), Throws.TypeOf<ProfileException>().With.Message.Contains("field 'nominal.tRCD' (15) must lie in range.tRCD"));
         Assert.That(() => ProfileJson.Sram().Set("cells.voltageSensitivity", 1.0).Parse("s.json"), Throws.TypeOf<ProfileException>().With.Message.Contains("field 'cells.voltageSensitivity' is only for DRAM"));
+        Assert.That(() => ProfileJson.Dram().Set("polarity", new JsonObject { ["mode"] = "stuck", ["stuckAtZeroShare"] = 0.9, ["antiCellRowGroup"] = 16 }).Parse("d.json"),
+            Throws.TypeOf<ProfileException>().With.Message.Contains("field 'polarity.stuckAtZeroShare' cannot be used with polarity.antiCellRowGroup").And.Message.Contains("remove one of them"));
+        Assert.That(ProfileJson.Dram().Set("polarity", new JsonObject { ["mode"] = "stuck", ["antiCellRowGroup"] = 16 }).Parse("d.json").Polarity,
+            Is.EqualTo(new Polarity(FailureMode.Stuck, 0.5, 16)));
+    }
+
+    [Test]
+    public void MessagesWriteNumbersAsJsonDoesWhateverTheCulture()
+    {
+        var culture = CultureInfo.CurrentCulture;
+        try
+        {
+            // A culture with a decimal comma (built by hand: the tests may run in globalization-invariant mode).
+            var comma = (CultureInfo)CultureInfo.InvariantCulture.Clone();
+            comma.NumberFormat.NumberDecimalSeparator = comma.NumberFormat.PercentDecimalSeparator = ",";
+            CultureInfo.CurrentCulture = comma;
+            Assert.That(0.5.ToString(), Is.EqualTo("0,5"), "the culture is in force");
+            Assert.That(() => ProfileJson.Sram().Set("range.voltage", new JsonArray(1.0, 0.5)).Parse("bad.json"),
+                Throws.TypeOf<ProfileException>().With.Message.Contains("got [1, 0.5]"));
+            Assert.That(() => ProfileJson.Sram().Set("nominal.voltage", 1.5).Parse("bad.json"),
+                Throws.TypeOf<ProfileException>().With.Message.Contains("(1.5) must lie in range.voltage [0.52, 1]"));
+            Assert.That(() => ProfileJson.Sram().Set("geometry.blocks", 8192).Set("range.voltage", new JsonArray(0.3, 1.0)).Parse("bad.json"),
+                Throws.TypeOf<ProfileException>().With.Message.Contains("lets 97.72 % of the cells fail").And.Message.Contains("(1.31E+08 cells)").And.Message.Contains("16 million weak cells"));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
     }
 
     [Test]
