@@ -44,13 +44,14 @@ public static class Calibrator
             ? OperatingPoint.RoomTemperature : temperatures[0]);
         double? trcdNom = dram ? options.NominalTRcd ?? maps.Reads.Max(r => r.Point.TRcdNs!.Value) : null;
         var nominal = new OperatingPoint(vNom, trcdNom, tNom);
+        CheckNominal(maps, options, nominal);
         var thresholds = new ThresholdModel(technology, nominal);
 
         // Held-out points.
         foreach (double h in options.HoldoutVoltages)
             if (!maps.Reads.Any(r => Math.Abs(r.Point.Voltage - h) < VoltageTolerance))
                 throw new CalibrationInputException(
-                    $"holdout voltage {h.ToString(CultureInfo.InvariantCulture)} V was not measured; measured: {string.Join(", ", maps.Reads.Select(r => r.Point.Voltage).Distinct().Order().Select(v => v.ToString(CultureInfo.InvariantCulture)))} V");
+                    $"holdout voltage {h.ToString(CultureInfo.InvariantCulture)} V (--holdout) was not measured; measured: {string.Join(", ", maps.Reads.Select(r => r.Point.Voltage).Distinct().Order().Select(v => v.ToString(CultureInfo.InvariantCulture)))} V");
         bool Heldout(OperatingPoint op) => options.HoldoutVoltages.Any(h => Math.Abs(op.Voltage - h) < VoltageTolerance);
         var fitReads = maps.Reads.Where(r => !Heldout(r.Point)).ToList();
         if (fitReads.Count == 0) throw new CalibrationFitException("every measured point is held out; nothing is left to fit");
@@ -209,6 +210,11 @@ public static class Calibrator
         var profileWithQuality = draft with { Provenance = draft.Provenance with { Quality = quality } };
         var calibration = CalibrationSection(maps, method, date, parameters, models, points, polarity, nesting, transient, bitFinding, wordFinding, notes, options);
         string json = ProfileWriter.Compose(profileWithQuality, calibration);
+        if (draft.Model.WeakCellsAtWorstCorner > CellFailureModel.MaxWeakCells)
+            throw new CalibrationFitException(
+                $"the fitted profile fails {draft.Model.WeakCellsAtWorstCorner.ToString("G3", CultureInfo.InvariantCulture)} cells at {draft.WorstPoint()}, the harshest point its ranges " +
+                $"(from the measurements) must cover, more than the {CellFailureModel.MaxWeakCells / 1_000_000} million weak cells the emulator holds; " +
+                "leave out the reads at the harshest points, keeping those down to where the memory is still usable");
         DeviceProfile profile;
         try
         {
@@ -240,6 +246,28 @@ public static class Calibrator
             Notes = notes,
             Elapsed = clock.Elapsed,
         };
+    }
+
+    /// <summary>
+    /// Refuses a nominal point the profile's ranges (spanned by the measurements and the nominal point) could not hold,
+    /// before any fitting, naming the option to change.
+    /// </summary>
+    private static void CheckNominal(MeasuredMaps maps, CalibrationOptions options, OperatingPoint nominal)
+    {
+        static string F(double v) => v.ToString(CultureInfo.InvariantCulture);
+        double lowest = maps.Reads.Min(r => r.Point.Voltage), highest = maps.Reads.Max(r => r.Point.Voltage);
+        if (!(nominal.Voltage > 0))
+            throw new CalibrationInputException($"the nominal voltage (--nominal-voltage) must be positive, got {F(nominal.Voltage)} V");
+        if (options.VoltageRange is { } range && !range.Contains(nominal.Voltage))
+            throw new CalibrationInputException($"the nominal voltage {F(nominal.Voltage)} V lies outside the voltage range {range} V given for the profile; widen the range or change the nominal voltage (--nominal-voltage)");
+        if (options.VoltageRange is null && nominal.Voltage < lowest)
+            throw new CalibrationInputException(
+                $"the nominal voltage {F(nominal.Voltage)} V (--nominal-voltage) lies below the lowest measured voltage {F(lowest)} V, but it is the memory's specified supply, " +
+                $"above the undervolted points: give the specified voltage, or leave --nominal-voltage out to use the highest measured one ({F(highest)} V)");
+        if (nominal.TRcdNs is { } trcd && trcd < maps.Reads.Min(r => r.Point.TRcdNs!.Value))
+            throw new CalibrationInputException(
+                $"the nominal tRCD {F(trcd)} ns (CalibrationOptions.NominalTRcd) lies below the shortest measured tRCD {F(maps.Reads.Min(r => r.Point.TRcdNs!.Value))} ns; " +
+                "give the datasheet tRCD, or leave it out to use the longest measured one");
     }
 
     /// <summary>Held-out points predicted to no better than this factor are flagged.</summary>

@@ -120,6 +120,9 @@ public sealed class CellFailureModel(DeviceProfile profile)
 
     public double WorstCaseFailureProbability() => FailureProbability(Profile.WorstPoint());
 
+    /// <summary>The expected weak cells of a chip (its failing cells at the worst corner); at most <see cref="MaxWeakCells"/> can be emulated.</summary>
+    public double WeakCellsAtWorstCorner => WorstCaseFailureProbability() * Profile.Geometry.TotalBits;
+
     /// <summary>
     /// Expected share of all faults that sit in the 10% of blocks with the largest offsets (the blocks that
     /// hold the most faults when faults per block are many).

@@ -118,9 +118,9 @@ internal static class ProfileReader
         };
         if (dram && profile.Model.ThresholdAt(profile.WorstPoint()) <= 0)
             r.Fail("cells.voltageSensitivity", "makes the critical tRCD grow without bound inside range.voltage; lower it or narrow the range");
-        double worst = profile.Model.WorstCaseFailureProbability();
-        if (worst * geometry.TotalBits > CellFailureModel.MaxWeakCells)
-            r.Fail("range", $"lets {worst.ToString("P2", CultureInfo.InvariantCulture)} of the cells fail at its worst corner ({(worst * geometry.TotalBits).ToString("G3", CultureInfo.InvariantCulture)} cells), " +
+        double weakCells = profile.Model.WeakCellsAtWorstCorner;
+        if (weakCells > CellFailureModel.MaxWeakCells)
+            r.Fail("range", $"lets {(weakCells / geometry.TotalBits).ToString("P2", CultureInfo.InvariantCulture)} of the cells fail at its worst corner ({weakCells.ToString("G3", CultureInfo.InvariantCulture)} cells), " +
                             $"but at most {CellFailureModel.MaxWeakCells / 1_000_000} million weak cells are emulated: raise the low end of range.voltage{(dram ? " or range.tRCD" : "")} " +
                             "to where the memory is still usable, or give the memory fewer blocks (a chip seed's weak cells are drawn beyond the worst corner, so another range gives other chips)");
         return profile;

@@ -220,6 +220,19 @@ public class ModelFeatureTests
     }
 
     [Test]
+    public void RefusesANominalVoltageBelowTheMeasuredOnesNamingTheOption()
+    {
+        var maps = new EmulatedBench(EmulatedBench.Load(EmulatedBench.PlainSram())).Record(EmulatedBench.Points(0.56, 0.50), [Checkerboard]);
+        var e = Assert.Throws<CalibrationInputException>(() => Calibrator.Fit(maps, new CalibrationOptions { NominalVoltage = 0.45 }));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.Contain("nominal voltage 0.45 V (--nominal-voltage) lies below the lowest measured voltage 0.5 V")
+            .And.Contain("leave --nominal-voltage out to use the highest measured one (0.56 V)"));
+        Assert.That(e.Message, Does.Not.Contain("range.voltage").And.Not.Contain("field"), "no profile field the user never wrote");
+        e = Assert.Throws<CalibrationInputException>(() => Calibrator.Fit(maps, new CalibrationOptions { NominalVoltage = 1.0, VoltageRange = new ValueRange(0.5, 0.9) }));
+        Assert.That(e!.Message, Does.Contain("1 V lies outside the voltage range [0.5, 0.9] V"));
+    }
+
+    [Test]
     public void RefusesDataThatCannotIdentifyTheCurve()
     {
         var truth = EmulatedBench.Load(EmulatedBench.PlainSram(blocks: 16));
@@ -228,7 +241,7 @@ public class ModelFeatureTests
         Assert.That(() => Calibrator.Fit(one), Throws.TypeOf<CalibrationFitException>().With.Message.Contain("one voltage").And.Message.Contain("at least two voltages"));
         var two = bench.Record(EmulatedBench.Points(0.51, 0.50), [Checkerboard]);
         Assert.That(() => Calibrator.Fit(two, new CalibrationOptions { HoldoutVoltages = [0.45] }),
-            Throws.TypeOf<CalibrationInputException>().With.Message.Contain("holdout voltage 0.45 V was not measured"));
+            Throws.TypeOf<CalibrationInputException>().With.Message.Contain("holdout voltage 0.45 V (--holdout) was not measured"));
         Assert.That(() => Calibrator.Fit(two, new CalibrationOptions { HoldoutVoltages = [0.50] }),
             Throws.TypeOf<CalibrationFitException>().With.Message.Contain("one voltage"));
         var clean = bench.Record(EmulatedBench.Points(0.80, 0.79), [Checkerboard]);
