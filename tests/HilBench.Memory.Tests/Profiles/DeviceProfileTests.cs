@@ -27,6 +27,7 @@ public class DeviceProfileTests
         Assert.That(p.Transient, Is.EqualTo(TransientPart.None));
         Assert.That(p.Energy, Is.Not.Null);
         Assert.That(p.Provenance.Source, Does.Contain("Salami"));
+        Assert.That(p.Provenance.Method, Does.Contain("The energy model is illustrative, not from a source"), "the energy figures have no source, and the profile says so");
         Assert.That(p.Origin, Is.EqualTo(Repo.BramLikePath));
         Assert.That(p.WorstPoint(), Is.EqualTo(new OperatingPoint(0.54, null, 0)), "a negative temperature coefficient makes the cold end the worst");
     }
@@ -45,6 +46,8 @@ public class DeviceProfileTests
         Assert.That(p.BlockOffsets, Is.EqualTo(new BlockOffsets(BlockOffsetDistribution.TwoClass, WeakShare: 0.1, WeakOffset: 0.5)));
         Assert.That(p.Polarity, Is.EqualTo(new Polarity(FailureMode.Stuck, 0.5, 256)));
         Assert.That(p.Transient, Is.EqualTo(new TransientPart(0.3, 0.5)));
+        Assert.That(p.Energy, Is.Not.Null);
+        Assert.That(p.Provenance.Method, Does.Contain("The energy model is illustrative, not from a source"));
         Assert.That(p.WorstPoint(), Is.EqualTo(new OperatingPoint(p.VoltageRange.Min, p.TRcdRange.Min, p.TemperatureRange.Max)),
             "the worst corner: lowest voltage and tRCD, hottest (a positive coefficient stretches the critical tRCD)");
     }
