@@ -57,10 +57,15 @@ public class RoundTripTests
     [Test]
     public void TheChipHasEnoughFaultsToIdentifyTheModel()
     {
+        // The block spread shows as scatter of faults per block beyond Poisson: that needs tens of faults in
+        // nearly every block (calibration/README.md, "How to measure").
         var lowest = _maps.Reads.Single(r => r.Point.Voltage == 0.50);
-        TestContext.Out.WriteLine($"{lowest.Faults.Count} faults at 0.50 V in {_truth.Geometry.Blocks} blocks");
+        int blocksWithFaults = lowest.Faults.Select(f => f.Block).Distinct().Count();
+        double perBlock = (double)lowest.Faults.Count / _truth.Geometry.Blocks;
+        TestContext.Out.WriteLine($"{lowest.Faults.Count} faults at 0.50 V, {perBlock:F1} per block, {blocksWithFaults} of {_truth.Geometry.Blocks} blocks hold some");
         Assert.That(lowest.Faults, Has.Count.GreaterThanOrEqualTo(1000));
-        Assert.That(_truth.Geometry.Blocks, Is.GreaterThanOrEqualTo(256));
+        Assert.That(perBlock, Is.GreaterThanOrEqualTo(20));
+        Assert.That(blocksWithFaults, Is.GreaterThanOrEqualTo(0.95 * _truth.Geometry.Blocks));
     }
 
     [Test]
@@ -111,6 +116,7 @@ public class RoundTripTests
             TestContext.Out.WriteLine($"{p.Point}: measured {p.MeasuredBer:E3}, fitted {p.FittedBer:E3} [{p.FittedLow:E3}, {p.FittedHigh:E3}]");
             Assert.That(p.MeasuredBer, Is.InRange(p.FittedLow, p.FittedHigh), $"{p.Point} lies in the fit's 95% interval");
         }
+        Assert.That(_fit.Notes.Concat(_heldout.Notes), Has.None.StartWith("fit check"), "a chip of the model passes every fit check");
     }
 
     [Test]
