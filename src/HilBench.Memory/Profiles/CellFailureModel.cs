@@ -15,6 +15,7 @@ public sealed class CellFailureModel(DeviceProfile profile)
     /// <summary>The most weak cells a chip may hold (its failing set at the profile's worst corner).</summary>
     public const long MaxWeakCells = 16_000_000;
 
+    /// <summary>Quantiles of the block offsets for <see cref="Top10BlockShare"/>, which needs to know which blocks are the top 10%.</summary>
     private const int QuantilePoints = 4096;
 
     public DeviceProfile Profile { get; } = profile;
