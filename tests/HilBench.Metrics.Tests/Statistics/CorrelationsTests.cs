@@ -52,9 +52,44 @@ public class CorrelationsTests
         var c = Correlations.Compute("m", "t", x, y);
         Assert.That(c.Spearman, Is.EqualTo(1).Within(1e-12));
         Assert.That(c.Pearson, Is.LessThan(0.95));
-        Assert.That(c.SpearmanLow, Is.EqualTo(1).Within(1e-12), "a perfect correlation has the degenerate interval [1, 1]");
-        Assert.That(c.SpearmanHigh, Is.EqualTo(1).Within(1e-12));
+        Assert.That(c.SpearmanLow, Is.NaN, "no interval: the Fisher interval of a perfect correlation is the point [1, 1]");
+        Assert.That(c.SpearmanHigh, Is.NaN);
+        Assert.That(c.PearsonLow, Is.Not.NaN, "Pearson is below 1 and keeps its interval");
+        Assert.That(c.SpearmanP, Is.EqualTo(2.0 / 720), "two of the 6! orderings are as extreme");
     }
+
+    [Test]
+    public void A_perfect_order_of_five_models_happens_by_chance_once_in_sixty()
+    {
+        var c = Correlations.Compute("m", "t", [1, 2, 3, 4, 5], [0.5, 0.6, 0.7, 0.8, 0.9]);
+        Assert.That(c.Spearman, Is.EqualTo(1));
+        Assert.That(c.SpearmanP, Is.EqualTo(2.0 / 120));
+        Assert.That(c.PearsonLow, Is.NaN, "r = 1 as well: no interval");
+        Assert.That(Correlations.Compute("m", "t", [1, 2, 3, 4, 5], [5, 4, 3, 2, 1]).SpearmanP, Is.EqualTo(2.0 / 120), "two-sided");
+    }
+
+    [Test]
+    public void Spearman_p_value_with_ties_counts_every_ordering()
+    {
+        // Enumerated by hand (a script over the 120 orderings of the averaged ranks 1, 2.5, 4.5, 2.5, 4.5): 24 reach |rho| >= 7/sqrt(90).
+        Assert.That(Correlations.Compute("m", "t", X, Y).SpearmanP, Is.EqualTo(24.0 / 120).Within(1e-15));
+    }
+
+    [Test]
+    public void Spearman_p_value_beyond_nine_models_uses_the_t_approximation()
+    {
+        // n = 12, sum of squared rank differences 144: rho = 1 - 6 * 144 / (12 * 143) = 0.4965, t = rho sqrt(10 / (1 - rho^2)) = 1.809,
+        // two-sided p from Student's t with 10 degrees of freedom (regularised incomplete beta at 30 digits).
+        double[] x = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        double[] y = [2, 7, 1, 3, 6, 9, 12, 5, 11, 10, 4, 8];
+        var c = Correlations.Compute("m", "t", x, y);
+        Assert.That(c.Spearman, Is.EqualTo(0.4965034965034965).Within(1e-12));
+        Assert.That(c.SpearmanP, Is.EqualTo(0.10060263183225489).Within(1e-9));
+    }
+
+    [Test]
+    public void Spearman_p_value_is_NaN_for_a_constant_side() =>
+        Assert.That(Correlations.Compute("m", "t", [1, 2, 3, 4], [2, 2, 2, 2]).SpearmanP, Is.NaN);
 
     [Test]
     public void Negative_correlation_keeps_its_sign_and_the_interval_brackets_it()
