@@ -153,14 +153,14 @@ public sealed class BoardCommandTests
                 "--voltages", string.Join(",", voltages), "--trials", "12", "--threads", "1", "--out", csv));
             // Pull the plug once the first voltage is on disk.
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!(File.Exists(csv) && File.ReadAllLines(csv).Length >= 2) && !run.IsCompleted && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            while (!(File.Exists(csv) && File.ReadAllLines(csv).Length >= 3) && !run.IsCompleted && DateTime.UtcNow < deadline) Thread.Sleep(5);
             doomed.Kill();
             Assert.That(run.Wait(TimeSpan.FromSeconds(60)), "the sweep should give up on a dead board in bounded time");
             lost = run.Result;
             Assert.That(lost.ExitCode, Is.EqualTo(1), lost.ToString);
             Assert.That(lost.Stderr, Does.Contain(doomed.Port).And.Contain("--resume"), lost.ToString);
         }
-        var kept = File.ReadAllLines(csv).Skip(1).ToArray();
+        var kept = File.ReadAllLines(csv).Skip(2).ToArray(); // after the settings line and the header
         Assert.That(kept.Length, Is.InRange(1, voltages.Length - 1));
 
         // The same chip (seed 1) on a new port: the sweep keeps what it had and measures the rest.
@@ -168,7 +168,7 @@ public sealed class BoardCommandTests
         var resumed = Cli.Ok("sweep", "--model", Model_, "--backend", "board", "--port", revived.Port,
             "--voltages", string.Join(",", voltages), "--trials", "12", "--threads", "1", "--out", csv, "--resume");
         Assert.That(resumed.Stderr, Does.Contain($"kept {kept.Length} of {voltages.Length} voltages"));
-        var rows = File.ReadAllLines(csv).Skip(1).ToArray();
+        var rows = File.ReadAllLines(csv).Skip(2).ToArray();
         Assert.That(rows.Select(r => r.Split(',')[0]), Is.EqualTo(voltages.Select(v => double.Parse(v, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture))));
         Assert.That(rows.Take(kept.Length), Is.EqualTo(kept), "the points measured before the board was lost stay as they were");
     }

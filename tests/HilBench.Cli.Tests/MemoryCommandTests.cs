@@ -168,7 +168,36 @@ public sealed class MemoryCommandTests
         Assert.That(faults[^1], Is.GreaterThan(0));
         var savings = points.Select(p => p.GetProperty("energy_saving").GetDouble()).ToArray();
         Assert.That(savings, Is.Ordered.And.Unique);
-        Assert.That(File.ReadAllLines(csv), Has.Length.EqualTo(4));
+        var lines = File.ReadAllLines(csv);
+        Assert.That(lines, Has.Length.EqualTo(5), "the settings line, the header and three points");
+        Assert.That(lines[0], Does.StartWith("# hilbench sweep: model=").And.Contain("memory=bram-like ").And.Contain("seed=1; chip=SEED+k; trials=3"));
+    }
+
+    [Test]
+    public void Sweep_ResumeRefusesAnotherPopulationOfChips()
+    {
+        string csv = _dir.File("resume.csv");
+        string[] args = ["sweep", "--model", _model, "--profile", _bram, "--voltages", "0.58,0.56", "--trials", "2", "--out", csv];
+        Cli.Ok(args);
+        string written = File.ReadAllText(csv);
+        Assert.That(Cli.Ok([.. args, "--resume"]).Stderr, Does.Contain("kept 2 of 2 voltages"));
+
+        foreach (var (option, value, difference) in new[] { ("--seed", "2", "seed 1 there, 2 now"), ("--chip", "7", "chip SEED+k there, 7 now"),
+                     ("--placement", "interleaved", "placement contiguous there, interleaved now"), ("--thresholds-in-memory", null, "thresholds-in-memory no there, yes now") })
+        {
+            var run = Cli.Run([.. args, "--resume", option, .. value is null ? Array.Empty<string>() : [value]]);
+            Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString);
+            Assert.That(run.Stderr, Does.Contain(difference).And.Contain("another --out"), option);
+            Assert.That(File.ReadAllText(csv), Is.EqualTo(written), "the points already written are kept");
+        }
+        var otherProfile = Cli.Run(["sweep", "--model", _model, "--profile", _ddr4, "--voltages", "1.2", "--out", csv, "--resume", "--trials", "2"]);
+        Assert.That(otherProfile.Stderr, Does.Contain("memory bram-like").And.Contain("ddr4-like"), otherProfile.ToString);
+
+        // A CSV from before sweeps recorded their settings: read, refused with the reason.
+        File.WriteAllLines(csv, File.ReadAllLines(csv).Skip(1));
+        var old = Cli.Run([.. args, "--resume"]);
+        Assert.That(old.ExitCode, Is.EqualTo(1), old.ToString);
+        Assert.That(old.Stderr, Does.Contain("did not record its settings").And.Contain("another --out"));
     }
 
     [TestCase("0.60:0.54:0.02", new[] { 0.60, 0.58, 0.56, 0.54 })]

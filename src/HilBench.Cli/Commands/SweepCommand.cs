@@ -29,7 +29,7 @@ public static class SweepCommand
         var seed = CliOptions.Integer("--seed", "seed of the first chip", 1, int.MinValue);
         var threads = CliOptions.Threads("inference threads (0 = all cores)");
         var output = new Option<string?>("--out", "-o") { Description = "CSV file with one row per voltage, rewritten after every point", HelpName = "CSV" };
-        var resume = new Option<bool>("--resume") { Description = "keep the voltages already in --out (from an interrupted run with the same model and trials) and measure the rest" };
+        var resume = new Option<bool>("--resume") { Description = "keep the voltages already in --out (from an interrupted run with the same model, data set, memory and options) and measure the rest" };
         var json = CliOptions.Json();
         var command = new Command("sweep", "Accuracy and energy saving of a model stored in an emulated memory or on a board, per supply voltage.")
         {
@@ -45,11 +45,15 @@ public static class SweepCommand
         });
         command.SetAction(r => CliErrors.Guard(context, () =>
         {
-            var m = ModelFile.Load(r.GetRequiredValue(model));
+            string modelPath = r.GetRequiredValue(model);
+            var m = ModelFile.Load(modelPath);
             var test = IdxDataset.LoadTest(Path.GetFullPath(r.GetValue(dataset) ?? IdxDataset.DefaultDirectory()));
             using var errors = memory.Resolve(r, r.GetValue(seed), r.GetValue(threads))!;
             var points = ParseVoltages(r.GetRequiredValue(voltages)).Select(v => errors.Check(errors.Point with { Voltage = v })).ToArray();
-            return Execute(context, m, test, errors, points, r.GetValue(trials), r.GetValue(seed), r.GetValue(threads), r.GetValue(output), r.GetValue(resume), r.GetValue(json));
+            var fingerprint = new Fingerprint(ContentHash.OfFile(modelPath), ContentHash.Of(test.Pixels, test.Labels),
+                errors.Board is { } b ? $"board {b.Board.Firmware}" : $"{errors.Profile!.Name} {ContentHash.OfFile(r.GetRequiredValue(memory.Profile)!)}",
+                r.GetValue(memory.Placement)!, errors.ThresholdsInMemory, r.GetValue(seed), r.GetValue(memory.Chip), r.GetValue(trials));
+            return Execute(context, m, test, errors, points, fingerprint, r.GetValue(threads), r.GetValue(output), r.GetValue(resume), r.GetValue(json));
         }));
         return command;
     }
@@ -71,11 +75,39 @@ public static class SweepCommand
         return Enumerable.Range(0, count).Select(i => Math.Round(start + sign * i * step, 9)).ToArray();
     }
 
-    private static int Execute(CliContext context, BnnModel model, ImageSet test, MemoryErrors errors, OperatingPoint[] points,
-        int trials, int seed, int threads, string? output, bool resume, bool json)
+    /// <summary>
+    /// What decides a sweep's numbers besides the operating point, written as the CSV's first line (a # comment) and compared on
+    /// --resume: the model's and the test images' content hashes, the memory (profile name and content hash, or the board's
+    /// firmware), placement, thresholds in memory, seed, --chip and trials.
+    /// </summary>
+    public sealed record Fingerprint(string Model, string Dataset, string Memory, string Placement, bool ThresholdsInMemory, int Seed, int? Chip, int Trials)
     {
+        public const string Prefix = "# hilbench sweep: ";
+
+        public IReadOnlyList<(string Key, string Value)> Entries =>
+        [
+            ("model", Model), ("dataset", Dataset), ("memory", Memory), ("placement", Placement),
+            ("thresholds-in-memory", ThresholdsInMemory ? "yes" : "no"), ("seed", Seed.ToString(CultureInfo.InvariantCulture)),
+            ("chip", Chip is { } c ? c.ToString(CultureInfo.InvariantCulture) : "SEED+k"), ("trials", Trials.ToString(CultureInfo.InvariantCulture)),
+        ];
+
+        public string Line => Prefix + string.Join("; ", Entries.Select(e => $"{e.Key}={e.Value}"));
+
+        /// <summary>What differs between the fingerprint line of a CSV and this one, in words; empty when nothing does.</summary>
+        public string[] Differences(string line)
+        {
+            var stored = line[Prefix.Length..].Split("; ").Select(e => e.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+            return Entries.Where(e => stored.GetValueOrDefault(e.Key) != e.Value)
+                .Select(e => $"{e.Key} {stored.GetValueOrDefault(e.Key) ?? "(none)"} there, {e.Value} now").ToArray();
+        }
+    }
+
+    private static int Execute(CliContext context, BnnModel model, ImageSet test, MemoryErrors errors, OperatingPoint[] points,
+        Fingerprint fingerprint, int threads, string? output, bool resume, bool json)
+    {
+        var results = resume ? Resumed(output!, points, fingerprint) : [];
         double clean = new InferenceEngine(model).Run(test.Pixels, test.Count, threads).Accuracy(test.Labels);
-        var results = resume ? Resumed(output!, points, trials, clean) : [];
+        int trials = fingerprint.Trials, seed = fingerprint.Seed;
         if (resume && !json) context.Error.WriteLine($"kept {results.Count} of {points.Length} voltages from {output}");
         using var cancel = new CtrlC(); // stops after the current step; what is finished stays
         bool interrupted = false;
@@ -90,7 +122,7 @@ public static class SweepCommand
                         s => status($"{op}: {s}"), op, cancel.Token);
                     results.Add(new Point(op, summary));
                     results.Sort((a, b) => Array.FindIndex(points, p => SamePoint(p, a.Op)).CompareTo(Array.FindIndex(points, p => SamePoint(p, b.Op))));
-                    if (output is not null) WriteCsv(output, clean, results);
+                    if (output is not null) WriteCsv(output, fingerprint, clean, results);
                 }
                 return 0;
             });
@@ -116,36 +148,41 @@ public static class SweepCommand
     private static bool SamePoint(OperatingPoint a, OperatingPoint b) => a.ToString() == b.ToString();
 
     /// <summary>
-    /// The points of an earlier run in <paramref name="path"/> that this run asks for. Refuses a file written for another
-    /// model or data set (its clean accuracy differs) or with another number of trials.
+    /// The points of an earlier run in <paramref name="path"/> that this run asks for. Refuses a file measured with other settings
+    /// (its fingerprint line differs: another model, data set, profile, board, placement, seed, chip or number of trials) and a file
+    /// without one (written before sweeps recorded their settings), naming what differs and what to do.
     /// </summary>
-    private static List<Point> Resumed(string path, OperatingPoint[] points, int trials, double clean)
+    private static List<Point> Resumed(string path, OperatingPoint[] points, Fingerprint fingerprint)
     {
         if (!File.Exists(path)) return [];
         var lines = File.ReadAllLines(path);
-        if (lines.Length == 0 || lines[0] != CsvHeader) throw new CliException($"{path} is not a sweep CSV written by hilbench sweep; choose another --out or leave out --resume");
+        if (lines.Length >= 1 && lines[0] == CsvHeader)
+            throw new CliException($"{path} was written by an older hilbench sweep that did not record its settings (model, seed, chips, profile, placement), " +
+                                   "so it cannot be checked against this run; its points stay readable as they are, but to go on give another --out and measure anew");
+        if (lines.Length < 2 || !lines[0].StartsWith(Fingerprint.Prefix, StringComparison.Ordinal) || lines[1] != CsvHeader)
+            throw new CliException($"{path} is not a sweep CSV written by hilbench sweep; choose another --out or leave out --resume");
+        if (fingerprint.Differences(lines[0]) is { Length: > 0 } differences)
+            throw new CliException($"{path} was measured with other settings ({string.Join("; ", differences)}); " +
+                                   "give the same options to go on, or another --out for a new sweep");
         var kept = new List<Point>();
-        for (int i = 1; i < lines.Length; i++)
+        for (int i = 2; i < lines.Length; i++)
         {
             var f = lines[i].Split(',');
             double Number(int column) => f.Length == 10 && double.TryParse(f[column], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
                 : f.Length == 10 && f[column] == "" ? double.NaN
                 : throw new CliException($"{path} line {i + 1} is damaged; delete the line (or the file) and run again");
-            if (Math.Abs(Number(8) - clean) > 1e-12)
-                throw new CliException($"{path} holds a sweep of another model or data set (clean accuracy {f[8]}, this one {clean.ToString("R", CultureInfo.InvariantCulture)}); choose another --out");
-            if ((int)Number(2) != trials)
-                throw new CliException($"{path} was measured with --trials {f[2]}, this run asks for {trials}; use the same --trials or another --out");
             if (points.Where(p => p.ToString(";") == f[1]).Select(p => (OperatingPoint?)p).FirstOrDefault() is not { } op) continue;
             double? Optional(int column) => double.IsNaN(Number(column)) ? null : Number(column);
-            kept.Add(new Point(op, new ErrorTrials.Summary("", op.ToString(), trials, 0, [], Number(5), Optional(6), Optional(7), Number(4), Number(3), Optional(9))));
+            kept.Add(new Point(op, new ErrorTrials.Summary("", op.ToString(), fingerprint.Trials, 0, [], Number(5), Optional(6), Optional(7), Number(4), Number(3), Optional(9))));
         }
         return kept;
     }
 
     private const string CsvHeader = "voltage,op,trials,bit_error_rate,faults_mean,accuracy_mean,accuracy_ci95_low,accuracy_ci95_high,clean_accuracy,energy_saving";
 
-    private static void WriteCsv(string path, double clean, List<Point> results) => OutputFiles.WriteText(path, w =>
+    private static void WriteCsv(string path, Fingerprint fingerprint, double clean, List<Point> results) => OutputFiles.WriteText(path, w =>
     {
+        w.WriteLine(fingerprint.Line);
         w.WriteLine(CsvHeader);
         foreach (var p in results)
         {
