@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace HilBench.Cli;
 
@@ -14,6 +15,24 @@ public static class JsonOutput
 
     /// <summary>A number, or null when it is not finite (JSON has no NaN or infinity).</summary>
     public static JsonNode? Number(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
+
+    /// <summary>
+    /// The same rule for serialized records (the study's results.json and its per-model files): a non-finite double is written
+    /// as null, and null reads back as NaN.
+    /// </summary>
+    public sealed class FiniteOrNull : JsonConverter<double>
+    {
+        public override bool HandleNull => true;
+
+        public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+
+        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+        {
+            if (double.IsFinite(value)) writer.WriteNumberValue(value);
+            else writer.WriteNullValue();
+        }
+    }
 
     public static JsonObject Entries(IReadOnlyDictionary<string, string> entries)
     {

@@ -54,9 +54,13 @@ public sealed class StudyCommandTests
                      "accuracy_vs_energy_mlp.png" })
             Assert.That(File.Exists(Path.Combine(outDir, file)), Is.True, file);
 
-        using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        string resultsText = File.ReadAllText(Path.Combine(outDir, "results.json"));
+        Assert.That(resultsText, Does.Not.Contain("NaN"), "JSON has no NaN: a missing value is null");
+        using var results = JsonDocument.Parse(resultsText);
         var correlations = results.RootElement.GetProperty("correlations").EnumerateArray().ToArray();
         Assert.That(correlations, Is.Not.Empty);
+        // Three models are too few for a Fisher interval (n - 3 = 0): the bounds are null, not "NaN".
+        Assert.That(correlations[0].GetProperty("pearson_low").ValueKind, Is.EqualTo(JsonValueKind.Null));
         foreach (var key in new[] { "metric", "tolerance", "spearman", "pearson" })
             Assert.That(correlations[0].TryGetProperty(key, out _), Is.True, key);
         // Metric names such as "NL mean, block 0" hold commas: the CSV quotes them, so every row parses to the header's fields.

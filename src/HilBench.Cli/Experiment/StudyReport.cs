@@ -14,7 +14,7 @@ public static class StudyReport
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonOutput.FiniteOrNull() }, // NaN (no value, e.g. an interval of too few models) is null, as in --json
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
