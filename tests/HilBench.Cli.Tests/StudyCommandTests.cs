@@ -114,7 +114,8 @@ public sealed class StudyCommandTests
 
     [TestCase("--models", "nowhere/*.hbnn", "matches no .hbnn file")]
     [TestCase("--ber", "0,2", "between 0 and 1")]
-    [TestCase("--ber", "0.1", "at least two rates")]
+    [TestCase("--ber", "0.1", "at least two different rates")]
+    [TestCase("--ber", "0.1,0.1", "at least two different rates")]
     [TestCase("--voltages", "0.5:0.4:0.05", "range.voltage")]
     public void Experiment_BadInput(string option, string value, string message)
     {

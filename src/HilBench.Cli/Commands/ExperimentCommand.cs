@@ -86,9 +86,9 @@ public static class ExperimentCommand
     {
         var values = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s =>
             double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v is >= 0 and <= 1 ? v
-                : throw new CliException($"--ber '{text}': '{s}' is not a bit error rate between 0 and 1; write a list such as 0,0.01,0.05,0.1")).ToArray();
-        if (values.Length < 2) throw new CliException($"--ber '{text}' needs at least two rates for a curve, e.g. 0,0.05,0.1");
-        return values.Distinct().Order().ToArray();
+                : throw new CliException($"--ber '{text}': '{s}' is not a bit error rate between 0 and 1; write a list such as 0,0.01,0.05,0.1")).Distinct().Order().ToArray();
+        if (values.Length < 2) throw new CliException($"--ber '{text}' needs at least two different rates for a curve, e.g. 0,0.05,0.1");
+        return values;
     }
 
     /// <summary>The files a glob (or comma-separated globs) names, sorted; an empty match is an error naming the pattern.</summary>
