@@ -61,14 +61,15 @@ public sealed class StudyCommandTests
         Assert.That(correlations, Is.Not.Empty);
         // Three models are too few for a Fisher interval (n - 3 = 0): the bounds are null, not "NaN".
         Assert.That(correlations[0].GetProperty("pearson_low").ValueKind, Is.EqualTo(JsonValueKind.Null));
-        foreach (var key in new[] { "metric", "tolerance", "spearman", "pearson" })
+        foreach (var key in new[] { "metric", "tolerance", "spearman", "pearson", "spearman_p" })
             Assert.That(correlations[0].TryGetProperty(key, out _), Is.True, key);
         // Metric names such as "NL mean, block 0" hold commas: the CSV quotes them, so every row parses to the header's fields.
         using (var csv = new Microsoft.VisualBasic.FileIO.TextFieldParser(Path.Combine(outDir, "correlations.csv")) { Delimiters = [","], HasFieldsEnclosedInQuotes = true })
         {
             var rows = new List<string[]>();
             while (!csv.EndOfData) rows.Add(csv.ReadFields()!);
-            Assert.That(rows.Select(r => r.Length), Is.All.EqualTo(10));
+            Assert.That(rows.Select(r => r.Length), Is.All.EqualTo(11));
+            Assert.That(rows[0][^1], Is.EqualTo("spearman_p"));
             Assert.That(rows.Select(r => r[1]), Does.Contain("NL mean, block 0"));
             Assert.That(rows.Count - 1, Is.EqualTo(correlations.Length));
         }
@@ -78,6 +79,8 @@ public sealed class StudyCommandTests
 
         string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
         Assert.That(report, Does.Contain("![accuracy vs BER, mlp](accuracy_vs_ber_mlp.png)").And.Contain("| mlp BFT family | NL mean"));
+        // Three models: rho is +-1, 0.5 or 0, p is 1/3 or more, and none is below 0.05.
+        Assert.That(report, Does.Contain("| p |").And.Contain("not below 0.05").And.Not.Contain("..)"));
 
         // The same settings again: every model is kept from the first run.
         var second = Cli.Ok([.. args, "--json"]).Json();

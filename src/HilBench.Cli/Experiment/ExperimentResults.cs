@@ -55,5 +55,9 @@ public sealed record ModelResult(string Name, string File, string Architecture, 
     public IReadOnlyDictionary<string, double> Phases { get; init; } = new Dictionary<string, double>();
 }
 
+/// <summary>
+/// One correlation of the study, with its 95% intervals (NaN, written as null, for n &lt;= 3 and for |r| = 1) and the two-sided
+/// p-value of Spearman's rho (exact over every ordering up to 9 models).
+/// </summary>
 public sealed record CorrelationRow(string Group, string Metric, string Tolerance, int N, double Pearson, double PearsonLow, double PearsonHigh,
-    double Spearman, double SpearmanLow, double SpearmanHigh);
+    double Spearman, double SpearmanLow, double SpearmanHigh, double SpearmanP);

@@ -85,7 +85,7 @@ public static class StudyAnalysis
                 foreach (var (tolerance, tol) in TolerancesOf(members))
                 {
                     var c = Correlations.Compute(metric, tolerance, members.Select(get).ToArray(), members.Select(tol).ToArray());
-                    rows.Add(new CorrelationRow(group, metric, tolerance, c.N, c.Pearson, c.PearsonLow, c.PearsonHigh, c.Spearman, c.SpearmanLow, c.SpearmanHigh));
+                    rows.Add(new CorrelationRow(group, metric, tolerance, c.N, c.Pearson, c.PearsonLow, c.PearsonHigh, c.Spearman, c.SpearmanLow, c.SpearmanHigh, c.SpearmanP));
                 }
         return rows;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HilBench.Metrics.Statistics;
 
 namespace HilBench.Cli.Experiment;
 
@@ -78,9 +79,10 @@ public static class StudyReport
         });
         OutputFiles.WriteText(Path.Combine(dir, "correlations.csv"), w =>
         {
-            w.WriteLine("group,metric,tolerance,n,pearson,pearson_low,pearson_high,spearman,spearman_low,spearman_high");
+            w.WriteLine("group,metric,tolerance,n,pearson,pearson_low,pearson_high,spearman,spearman_low,spearman_high,spearman_p");
             foreach (var c in correlations)
-                w.WriteLine(string.Join(",", Csv(c.Group), Csv(c.Metric), Csv(c.Tolerance), c.N, F(c.Pearson), F(c.PearsonLow), F(c.PearsonHigh), F(c.Spearman), F(c.SpearmanLow), F(c.SpearmanHigh)));
+                w.WriteLine(string.Join(",", Csv(c.Group), Csv(c.Metric), Csv(c.Tolerance), c.N, F(c.Pearson), F(c.PearsonLow), F(c.PearsonHigh), F(c.Spearman), F(c.SpearmanLow), F(c.SpearmanHigh),
+                    F(c.SpearmanP)));
         });
     }
 
@@ -136,14 +138,17 @@ public static class StudyReport
         }
 
         md.AppendLine("## Metrics against tolerance").AppendLine();
-        md.AppendLine("Pearson and Spearman correlation across the models of a group, with 95% intervals (Fisher z; for Spearman the Bonett-Wright standard error). " +
-                      "With a handful of models the intervals are wide: read the sign and the size together with them. Where |rho| = 1 the Fisher " +
-                      "interval collapses to a point; that is the method's limit, not certainty.").AppendLine();
-        md.AppendLine("| group | metric | tolerance | n | Spearman (95%) | Pearson (95%) |");
-        md.AppendLine("|---|---|---|---|---|---|");
+        md.AppendLine("Pearson and Spearman correlation across the models of a group, with 95% intervals (Fisher z; for Spearman the Bonett-Wright standard error) " +
+                      $"and the two-sided p-value of Spearman's rho (exact over every ordering of the models up to {Correlations.ExactSpearmanMaxN} models, " +
+                      "a t approximation beyond). With a handful of models the intervals are wide: read the sign and the size together with them. " +
+                      "Where a coefficient is +-1 no interval is given: the Fisher interval collapses to the point [1, 1] there, which is the method's " +
+                      "limit, not certainty (a perfect order of 5 models happens by chance with p = 2/120 = 0.017); the p-value says how unusual it is. " +
+                      "No interval either with 3 models or fewer.").AppendLine();
+        md.AppendLine("| group | metric | tolerance | n | Spearman (95%) | p | Pearson (95%) |");
+        md.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var c in correlations)
-            md.AppendLine($"| {c.Group} | {c.Metric} | {c.Tolerance} | {c.N} | {F(c.Spearman, "F2")} ({F(c.SpearmanLow, "F2")}..{F(c.SpearmanHigh, "F2")}) | " +
-                          $"{F(c.Pearson, "F2")} ({F(c.PearsonLow, "F2")}..{F(c.PearsonHigh, "F2")}) |");
+            md.AppendLine($"| {c.Group} | {c.Metric} | {c.Tolerance} | {c.N} | {F(c.Spearman, "F2")}{Interval(c.SpearmanLow, c.SpearmanHigh)} | {F(c.SpearmanP, "G2")} | " +
+                          $"{F(c.Pearson, "F2")}{Interval(c.PearsonLow, c.PearsonHigh)} |");
         md.AppendLine();
         foreach (var (group, members) in StudyAnalysis.Groups(models))
             foreach (var (metric, get) in StudyAnalysis.MetricsOf(members, perBlock: false).Take(3))
@@ -157,6 +162,9 @@ public static class StudyReport
         md.AppendLine(Reading(correlations)).AppendLine();
         return md.ToString();
     }
+
+    /// <summary>" (low..high)", or nothing where there is no interval (too few models, or a coefficient of +-1).</summary>
+    private static string Interval(double low, double high) => double.IsFinite(low) && double.IsFinite(high) ? $" ({F(low, "F2")}..{F(high, "F2")})" : "";
 
     private static string ScatterName(string metric) => metric switch
     {
@@ -245,8 +253,10 @@ public static class StudyReport
         {
             var auc = g.Where(c => c.Tolerance == StudyAnalysis.Auc).ToArray();
             if (auc.Length == 0) continue;
-            var strong = auc.Where(c => Math.Abs(c.Spearman) >= 0.8).Select(c => $"{c.Metric} ({F(c.Spearman, "F2")})").ToArray();
-            var weak = auc.Where(c => Math.Abs(c.Spearman) < 0.8).Select(c => $"{c.Metric} ({F(c.Spearman, "F2")})").ToArray();
+            string Described(CorrelationRow c) =>
+                $"{c.Metric} ({F(c.Spearman, "F2")}, p = {F(c.SpearmanP, "G2")}{(c.SpearmanP < 0.05 ? ", below 0.05" : ", not below 0.05")})";
+            var strong = auc.Where(c => Math.Abs(c.Spearman) >= 0.8).Select(Described).ToArray();
+            var weak = auc.Where(c => Math.Abs(c.Spearman) < 0.8).Select(Described).ToArray();
             md.Append($"in {g.Key}, |Spearman| >= 0.8 with the AUC for {(strong.Length > 0 ? string.Join(", ", strong) : "no metric")}");
             md.Append(weak.Length > 0 ? $"; weaker for {string.Join(", ", weak)}. " : ". ");
         }
