@@ -97,22 +97,99 @@ public sealed class StudyCommandTests
         string[] args = ["experiment", "--models", Repository.File("models", "fmnist-mlp-bft0.hbnn"), "--ber", "0,0.1", "--trials", "1", "--images", "100",
             "--importance-images", "50", "--profile", "none", "--out", outDir, "--json"];
         Cli.Ok(args);
-        File.WriteAllText(Path.Combine(outDir, "models", "fmnist-mlp-bft0.json"), "{ not json");
+        File.WriteAllText(ExperimentCommand.SavedResultPath(Path.Combine(outDir, "models"), Repository.File("models", "fmnist-mlp-bft0.hbnn")), "{ not json");
         Assert.That(Cli.Ok(args).Json().GetProperty("reused").GetInt32(), Is.Zero);
     }
+
+    /// <summary>A quick one-model study (100 images, one pattern at BER 0.1) into <paramref name="outDir"/>.</summary>
+    private static string[] Quick(string models, string outDir, params string[] more) =>
+        ["experiment", "--models", models, "--ber", "0,0.1", "--trials", "1", "--images", "100", "--importance-images", "50",
+         .. more.Contains("--profile") ? more : ["--profile", "none", .. more], "--out", outDir, "--json"];
+
+    private static int Reused(string[] args) => Cli.Ok(args).Json().GetProperty("reused").GetInt32();
 
     [Test]
     public void Experiment_RetrainedModelIsMeasuredAgain()
     {
-        string outDir = _dir.File("retrained");
         string model = _dir.File("retrained-model.hbnn");
         File.Copy(Repository.File("models", "fmnist-mlp-bft0.hbnn"), model, overwrite: true);
-        string[] args = ["experiment", "--models", model, "--ber", "0,0.1", "--trials", "1", "--images", "100",
-            "--importance-images", "50", "--profile", "none", "--out", outDir, "--json"];
+        var args = Quick(model, _dir.File("retrained"));
         Cli.Ok(args);
-        Assert.That(Cli.Ok(args).Json().GetProperty("reused").GetInt32(), Is.EqualTo(1));
-        File.SetLastWriteTimeUtc(model, DateTime.UtcNow.AddMinutes(1)); // the model file replaced after its result was written
-        Assert.That(Cli.Ok(args).Json().GetProperty("reused").GetInt32(), Is.Zero);
+        Assert.That(Reused(args), Is.EqualTo(1));
+        File.SetLastWriteTimeUtc(model, DateTime.UtcNow.AddMinutes(1)); // touched, same bytes: still the same model
+        Assert.That(Reused(args), Is.EqualTo(1));
+        File.Copy(Repository.File("models", "fmnist-mlp-bft10.hbnn"), model, overwrite: true); // another model under the same path
+        Assert.That(Reused(args), Is.Zero);
+    }
+
+    [Test]
+    public void Experiment_ModelsWithTheSameFileNameInTwoDirectoriesKeepTheirOwnResults()
+    {
+        string a = Directory.CreateDirectory(_dir.File("twins/a")).FullName, b = Directory.CreateDirectory(_dir.File("twins/b")).FullName;
+        File.Copy(Repository.File("models", "fmnist-mlp-bft0.hbnn"), Path.Combine(a, "m.hbnn"), overwrite: true);
+        File.Copy(Repository.File("models", "fmnist-mlp-bft20.hbnn"), Path.Combine(b, "m.hbnn"), overwrite: true);
+        string outDir = _dir.File("twins-study");
+        var args = Quick($"{a}/*.hbnn,{b}/*.hbnn", outDir);
+        Cli.Ok(args);
+        Assert.That(Reused(args), Is.EqualTo(2));
+        using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        var models = results.RootElement.GetProperty("models").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("name").GetString()!, m => m.GetProperty("clean_accuracy").GetDouble());
+        Assert.That(models.Keys, Is.EquivalentTo(new[] { "a/m", "b/m" }));
+        Assert.That(models["a/m"], Is.Not.EqualTo(models["b/m"]), "b/m must not get the result of a/m");
+    }
+
+    [Test]
+    public void Experiment_AnotherDataSetOrProfileIsMeasuredAnew()
+    {
+        string data = TinyDataset.Create(_dir.File("resume-data"));
+        string model = Repository.File("models", "fmnist-mlp-bft0.hbnn");
+        var args = Quick(model, _dir.File("resume-data-study"), "--dataset", data);
+        Cli.Ok(args);
+        Assert.That(Reused(args), Is.EqualTo(1));
+        // Same directory, other images: the first 200 test images mirrored left-right.
+        var test = HilBench.Bnn.Data.IdxDataset.LoadTest(data);
+        var pixels = (byte[])test.Pixels.Clone();
+        for (int i = 0; i < test.Count * 28; i++) Array.Reverse(pixels, i * 28, 28);
+        HilBench.Bnn.Data.IdxFile.Write(Path.Combine(data, "t10k-images-idx3-ubyte"), [test.Count, 28, 28], pixels, gzip: false);
+        Assert.That(Reused(args), Is.Zero);
+
+        string profile = _dir.File("edited-profile.json");
+        File.Copy(Repository.File("calibration", "profiles", "bram-like.json"), profile, overwrite: true);
+        var withProfile = Quick(model, _dir.File("resume-profile-study"), "--profile", profile, "--voltages", "0.56", "--chips", "1");
+        Cli.Ok(withProfile);
+        Assert.That(Reused(withProfile), Is.EqualTo(1));
+        File.WriteAllText(profile, File.ReadAllText(profile).Replace("\"name\": \"bram-like\"", "\"name\": \"bram-edited\""));
+        Assert.That(Reused(withProfile), Is.Zero, "the profile's contents changed at the same path");
+    }
+
+    [TestCase("d10", "28x28x1", "no hidden block")]
+    [TestCase("d16,d10", "8x8x1", "expects 8x8x1 images")]
+    public void Experiment_RefusesABadModelBeforeMeasuringAny(string arch, string input, string message)
+    {
+        string bad = _dir.File($"bad-{input}.hbnn"), outDir = _dir.File($"bad-model-{input}");
+        Cli.Ok("random", "--arch", arch, "--input", input, "--out", bad);
+        var run = Cli.Run(Quick($"{Repository.File("models", "fmnist-mlp-bft0.hbnn")},{bad}", outDir));
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString);
+        Assert.That(run.Stderr, Does.Contain(message).And.Contain(bad).And.Contain("leave it out of --models"));
+        Assert.That(Directory.Exists(Path.Combine(outDir, "models")) ? Directory.GetFiles(Path.Combine(outDir, "models")) : [], Is.Empty,
+            "refused before the good model was measured");
+    }
+
+    [Test]
+    public void Experiment_FailureAfterSomeModelsKeepsThemAndSaysHowToGoOn()
+    {
+        string outDir = _dir.File("midway");
+        string first = Repository.File("models", "fmnist-mlp-bft0.hbnn"), second = Repository.File("models", "fmnist-mlp-bft10.hbnn");
+        // The second model's result cannot be written: a directory is in its place.
+        string blocked = ExperimentCommand.SavedResultPath(Path.Combine(outDir, "models"), second);
+        Directory.CreateDirectory(blocked);
+        var args = Quick($"{first},{second}", outDir);
+        var run = Cli.Run(args);
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString);
+        Assert.That(run.Stderr, Does.Contain("the 1 of 2 models finished so far are kept in").And.Contain("run the same command again"));
+        Directory.Delete(blocked);
+        Assert.That(Reused(args), Is.EqualTo(1), "the first model is kept");
     }
 
     [TestCase("--models", "nowhere/*.hbnn", "matches no .hbnn file")]

@@ -17,7 +17,7 @@ namespace HilBench.Cli.Commands;
 /// <summary>
 /// <c>hilbench experiment</c>: the whole study on a set of models: metrics, tolerance curves, predictions,
 /// correlations, accuracy per operating point, plots and a report. Each finished model is kept in
-/// OUT/models/NAME.json, so an interrupted run resumes where it stopped.
+/// OUT/models/NAME-HASH.json, so an interrupted run resumes where it stopped.
 /// </summary>
 public static class ExperimentCommand
 {
@@ -115,7 +115,17 @@ public static class ExperimentCommand
         using var sweep = SweepMemory(settings, board);
         if (sweep is not null)
             foreach (double v in settings.Voltages) sweep.Check(sweep.Point with { Voltage = v });
-        var test = IdxDataset.LoadTest(Path.GetFullPath(datasetDir ?? IdxDataset.DefaultDirectory()));
+        string datasetPath = Path.GetFullPath(datasetDir ?? IdxDataset.DefaultDirectory());
+        var test = IdxDataset.LoadTest(datasetPath);
+        settings = settings with
+        {
+            Dataset = datasetPath,
+            DatasetHash = ContentHash.Of(System.Text.Encoding.UTF8.GetBytes(test.Shape.ToString()), test.Pixels, test.Labels),
+            ProfileHash = settings.Profile is { } profilePath ? ContentHash.OfFile(profilePath) : null,
+        };
+        // Every model is loaded and checked before any is measured: a bad one is refused now, not after hours.
+        var names = DisplayNames(files);
+        var models = files.Select((f, i) => ExperimentRunner.Prepare(f, names[i], test)).ToArray();
         string dir = Path.GetFullPath(outDir);
         string modelDir = Path.Combine(dir, "models");
         Directory.CreateDirectory(modelDir);
@@ -129,23 +139,22 @@ public static class ExperimentCommand
         {
             RunWithProgress(context, json, files.Length, (advance, status) =>
             {
-                foreach (string file in files)
+                foreach (var model in models)
                 {
-                    string name = Path.GetFileNameWithoutExtension(file);
-                    string saved = Path.Combine(modelDir, name + ".json");
-                    if (Load(saved, settings, file) is { } done)
+                    string saved = SavedResultPath(modelDir, model.Path);
+                    if (Load(saved, settings, model) is { } done)
                     {
                         results.Add(done);
                         reused++;
-                        advance($"{name} (kept from an earlier run)");
+                        advance($"{model.Name} (kept from an earlier run)");
                         continue;
                     }
-                    var result = ExperimentRunner.Run(file, test, settings, sweep, threads, status, cancel.Token);
+                    var result = ExperimentRunner.Run(model, test, settings, sweep, threads, status, cancel.Token);
                     OutputFiles.WriteText(saved, w => w.Write(JsonSerializer.Serialize(result, StudyReport.Json)));
                     results.Add(result);
                     if (!json && !context.Interactive)
-                        context.Out.WriteLine($"{name}: clean {Formatting.Percent(result.CleanAccuracy)}, AUC {result.Auc:F3}, {result.Seconds:F0} s");
-                    advance(name);
+                        context.Out.WriteLine($"{model.Name}: clean {Formatting.Percent(result.CleanAccuracy)}, AUC {result.Auc:F3}, {result.Seconds:F0} s");
+                    advance(model.Name);
                 }
             });
         }
@@ -154,9 +163,13 @@ public static class ExperimentCommand
             context.Error.WriteLine($"interrupted after {results.Count} of {files.Length} models; they are kept in {modelDir}: run the same command again to go on");
             return TrainCommand.Interrupted;
         }
-        catch (MemoryBackendException e)
+        catch (Exception e)
         {
-            throw new CliException($"{e.Message}; the {results.Count} models measured so far are kept in {modelDir}: run the same command again to go on", e);
+            // Each finished model is already on disk; say so whatever went wrong (a lost board, a full disk, a bug).
+            string kept = $"the {results.Count} of {files.Length} models finished so far are kept in {modelDir}: fix the cause and run the same command again to go on";
+            if (CliErrors.IsExpected(e)) throw new CliException($"{e.Message}; {kept}", e);
+            context.Error.WriteLine($"error: {CliErrors.OneLine(e.Message)}; {kept}");
+            throw;
         }
 
         results = results.OrderBy(m => m.Group).ThenBy(m => m.Loss).ThenBy(m => m.BftRate).ToList();
@@ -201,14 +214,37 @@ public static class ExperimentCommand
         return MemoryErrors.Emulated(profile, basePoint, settings.Seed, chip: null, PlacementPolicy.Contiguous, thresholds: false, threads: 1);
     }
 
-    /// <summary>A model result written by an earlier run with the same settings, or null; a model file changed since (retrained) is measured again.</summary>
-    private static ModelResult? Load(string path, ExperimentSettings settings, string model)
+    /// <summary>
+    /// The report's name of each model: its file name, or, where two models share a file name, the directory and the file name
+    /// (a/m and b/m).
+    /// </summary>
+    public static string[] DisplayNames(string[] files)
     {
-        if (!File.Exists(path) || File.GetLastWriteTimeUtc(model) > File.GetLastWriteTimeUtc(path)) return null;
+        static string Name(string f) => Path.GetFileNameWithoutExtension(f);
+        return files.Select(f => files.Count(g => Name(g) == Name(f)) == 1 ? Name(f)
+            : $"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(f)))}/{Name(f)}").ToArray();
+    }
+
+    /// <summary>
+    /// Where a model's result is kept: OUT/models/NAME-HASH.json, with a hash of the model's full path, so models with the same file
+    /// name in different directories do not share one.
+    /// </summary>
+    public static string SavedResultPath(string modelDir, string model) =>
+        Path.Combine(modelDir, $"{Path.GetFileNameWithoutExtension(model)}-{ContentHash.Of(Path.GetFullPath(model))[..8]}.json");
+
+    /// <summary>
+    /// A model result written by an earlier run with the same settings for the same model file with the same contents, or null: a
+    /// model file changed since (retrained) is measured again.
+    /// </summary>
+    private static ModelResult? Load(string path, ExperimentSettings settings, StudyModel model)
+    {
+        if (!File.Exists(path)) return null;
         try
         {
             var result = JsonSerializer.Deserialize<ModelResult>(File.ReadAllText(path), StudyReport.Json);
-            return result is not null && result.SettingsKey == settings.Key() ? result : null;
+            return result is not null && result.SettingsKey == settings.Key() && result.File == model.Path && result.ModelHash == model.Hash
+                ? result with { Name = model.Name }
+                : null;
         }
         catch (JsonException)
         {

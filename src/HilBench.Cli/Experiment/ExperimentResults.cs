@@ -1,8 +1,13 @@
 namespace HilBench.Cli.Experiment;
 
-/// <summary>What decides an experiment's numbers; a model result computed under other settings is not reused.</summary>
+/// <summary>
+/// What decides an experiment's numbers; a model result computed under other settings is not reused. <see cref="Dataset"/> and
+/// <see cref="DatasetHash"/> name the test images (directory, and a hash of the images and labels); <see cref="ProfileHash"/> is a
+/// hash of the profile file's bytes, so an edited profile at the same path is measured anew.
+/// </summary>
 public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int Images, int ImportanceImages, double PredictionBer,
-    string? Profile, string? BaseOp, double[] Voltages, int Chips, string? Board = null)
+    string? Profile, string? BaseOp, double[] Voltages, int Chips, string? Board = null,
+    string? Dataset = null, string? DatasetHash = null, string? ProfileHash = null)
 {
     /// <summary>What the operating-point sweep runs on, for reports: the profile's file name or the board's firmware.</summary>
     public string? SweepMemory => Board is { } b ? $"board {b}" : Profile is { } p ? Path.GetFileName(p) : null;
@@ -23,12 +28,13 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
     private double Nearest(double target) => Bers.Where(b => b > 0).OrderBy(b => Math.Abs(Math.Log(b / target))).FirstOrDefault();
 
     /// <summary>Bumped when what a model result holds changes, so results of an older HilBench are measured again.</summary>
-    public const int ResultVersion = 3;
+    public const int ResultVersion = 4;
 
     /// <summary>A short fingerprint stored with every model result, compared on resume.</summary>
     public string Key() => string.Join("|", ResultVersion, string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
         Trials, Seed, Images, ImportanceImages, PredictionBer.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        Profile ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), Chips, Board ?? "");
+        Profile ?? "", ProfileHash ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), Chips, Board ?? "",
+        Dataset ?? "", DatasetHash ?? "");
 }
 
 /// <summary>
@@ -47,9 +53,13 @@ public sealed record CurvePoint(double Ber, double Mean, double Low, double High
 /// <summary>Accuracy and read-energy saving at one operating point of the profile.</summary>
 public sealed record EnergyPoint(string Op, double Voltage, double Ber, double Mean, double Low, double High, double? Saving);
 
+/// <summary>
+/// Everything measured on one model. <see cref="File"/> is the model's full path and <see cref="ModelHash"/> a hash of its bytes:
+/// a result is reused only for the same file with the same contents.
+/// </summary>
 public sealed record ModelResult(string Name, string File, string Architecture, string Group, double BftRate, string Loss,
     double CleanAccuracy, LayerResult[] Layers, CurvePoint[] Curve, double Auc, double MaxBerWithinOnePoint, EnergyPoint[] Energy,
-    double Seconds, string SettingsKey)
+    double Seconds, string SettingsKey, string ModelHash)
 {
     /// <summary>Seconds spent per part of the measurement (margins, importance, tolerance, ...).</summary>
     public IReadOnlyDictionary<string, double> Phases { get; init; } = new Dictionary<string, double>();

@@ -13,6 +13,9 @@ using HilBench.Metrics.Tolerance;
 
 namespace HilBench.Cli.Experiment;
 
+/// <summary>A model of the study, loaded and checked: its full path, the name the report gives it, and a hash of the file's bytes.</summary>
+public sealed record StudyModel(string Path, string Name, BnnModel Model, string Hash);
+
 /// <summary>Everything the study measures on one model: metrics, tolerance curve, predictions and, with a profile, accuracy per operating point.</summary>
 public static class ExperimentRunner
 {
@@ -22,7 +25,21 @@ public static class ExperimentRunner
     /// <summary>Images the flip fractions are predicted and measured on (enough for a layer mean; the measurement costs a layer pass per pattern).</summary>
     public const int FlipImages = 1000;
 
-    public static ModelResult Run(string path, ImageSet test, ExperimentSettings settings, MemoryErrors? sweep, int threads,
+    /// <summary>
+    /// Loads a model of the study and checks, before anything is measured, that the study can measure it: its input shape is the
+    /// data set's, and it has a hidden block (the metrics are per hidden layer).
+    /// </summary>
+    public static StudyModel Prepare(string path, string name, ImageSet test)
+    {
+        var model = ModelFile.Load(path);
+        if (model.InputShape != test.Shape)
+            throw new CliException($"{path} expects {model.InputShape} images but the data set has {test.Shape}; leave it out of --models or pass the matching --dataset");
+        if (model.Blocks.All(b => b.IsOutput))
+            throw new CliException($"{path} has no hidden block (its only weight layer is the output layer), so it has no NL or IN to measure; leave it out of --models");
+        return new StudyModel(Path.GetFullPath(path), name, model, ContentHash.OfFile(path));
+    }
+
+    public static ModelResult Run(StudyModel study, ImageSet test, ExperimentSettings settings, MemoryErrors? sweep, int threads,
         Action<string> status, CancellationToken cancel)
     {
         var watch = Stopwatch.StartNew();
@@ -34,10 +51,7 @@ public static class ExperimentRunner
             phases[phase] = phases.GetValueOrDefault(phase) + w.Elapsed.TotalSeconds;
             return result;
         }
-        var model = ModelFile.Load(path);
-        if (model.InputShape != test.Shape)
-            throw new CliException($"{path} expects {model.InputShape} images but the data set has {test.Shape}; leave it out of --models");
-        string name = Path.GetFileNameWithoutExtension(path);
+        var (model, name) = (study.Model, study.Name);
         var data = settings.Images < test.Count ? test.Take(settings.Images) : test;
 
         status($"{name}: clean pass and activations");
@@ -74,9 +88,9 @@ public static class ExperimentRunner
         var energy = sweep is null ? [] : Timed("operating points", () => Energy(model, data, sweep, settings, threads, s => status($"{name}: {s}"), cancel));
         var training = model.Metadata.Training;
         double bft = training.TryGetValue("bft_10", out var b) ? double.Parse(b, CultureInfo.InvariantCulture) : 0;
-        return new ModelResult(name, Path.GetFullPath(path), Formatting.ShortArchitecture(model), GroupOf(model), bft,
+        return new ModelResult(name, study.Path, Formatting.ShortArchitecture(model), GroupOf(model), bft,
             training.TryGetValue("loss", out var loss) ? loss : "", clean, layers.ToArray(), points, curve.NormalizedAuc, curve.MaxBerWithinOnePoint,
-            energy, watch.Elapsed.TotalSeconds, settings.Key()) { Phases = phases };
+            energy, watch.Elapsed.TotalSeconds, settings.Key(), study.Hash) { Phases = phases };
     }
 
     /// <summary>"mlp", "vgg3", or the architecture: correlations are taken within a group of like models.</summary>
