@@ -163,6 +163,34 @@ public sealed class StudyCommandTests
         Assert.That(Reused(withProfile), Is.Zero, "the profile's contents changed at the same path");
     }
 
+    [Test]
+    public void Experiment_ProfileOrAsymmetricTrainedModelsAreNotInTheBftFamily()
+    {
+        string With(string source, string name, params (string Key, string Value)[] training)
+        {
+            var model = HilBench.Bnn.Model.ModelFile.Load(Repository.File("models", $"fmnist-mlp-{source}.hbnn"));
+            var entries = new SortedDictionary<string, string>(model.Metadata.Training.ToDictionary(), StringComparer.Ordinal);
+            foreach (var (key, value) in training) entries[key] = value;
+            string path = _dir.File($"{name}.hbnn");
+            HilBench.Bnn.Model.ModelFile.Save(model.WithMetadata(model.Metadata with { Training = entries }), path);
+            return path;
+        }
+        // Both have loss ce; one was trained against a chip (rates 0), one with unequal rates.
+        string chip = With("bft0", "family-chip", ("profile", "bram-like.json"), ("bft_01", "0"), ("bft_10", "0"));
+        string asymmetric = With("bft10", "family-asym", ("bft_01", "0.05"), ("bft_10", "0.1"));
+        string outDir = _dir.File("family");
+        Cli.Ok(Quick($"{Models},{chip},{asymmetric}", outDir));
+        using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        var bft = results.RootElement.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!, m => m.GetProperty("bft_rate"));
+        Assert.That(bft["family-chip"].ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(bft["family-asym"].ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(bft["fmnist-mlp-bft10"].GetDouble(), Is.EqualTo(0.1));
+        var n = results.RootElement.GetProperty("correlations").EnumerateArray()
+            .GroupBy(c => c.GetProperty("group").GetString()!).ToDictionary(g => g.Key, g => g.First().GetProperty("n").GetInt32());
+        Assert.That(n["mlp BFT family"], Is.EqualTo(3), "bft0, bft10 and bft20 only");
+        Assert.That(n["mlp all models"], Is.EqualTo(5));
+    }
+
     [TestCase("d10", "28x28x1", "no hidden block")]
     [TestCase("d16,d10", "8x8x1", "expects 8x8x1 images")]
     public void Experiment_RefusesABadModelBeforeMeasuringAny(string arch, string input, string message)

@@ -87,7 +87,9 @@ public static class ExperimentRunner
 
         var energy = sweep is null ? [] : Timed("operating points", () => Energy(model, data, sweep, settings, threads, s => status($"{name}: {s}"), cancel));
         var training = model.Metadata.Training;
-        double bft = training.TryGetValue("bft_10", out var b) ? double.Parse(b, CultureInfo.InvariantCulture) : 0;
+        double Rate(string key) => training.TryGetValue(key, out var r) ? double.Parse(r, CultureInfo.InvariantCulture) : 0;
+        // One symmetric rate or none: a model trained against a device profile, or with unequal rates, has no BFT rate (NaN).
+        double bft = training.ContainsKey("profile") || Rate("bft_01") != Rate("bft_10") ? double.NaN : Rate("bft_10");
         return new ModelResult(name, study.Path, Formatting.ShortArchitecture(model), GroupOf(model), bft,
             training.TryGetValue("loss", out var loss) ? loss : "", clean, layers.ToArray(), points, curve.NormalizedAuc, curve.MaxBerWithinOnePoint,
             energy, watch.Elapsed.TotalSeconds, settings.Key(), study.Hash) { Phases = phases };

@@ -62,17 +62,23 @@ public static class StudyAnalysis
     }
 
     /// <summary>
-    /// The sets correlations are taken over: per architecture its bit-flip-training family (the cross-entropy models, which
-    /// differ only in the BFT rate), the whole architecture when other losses are there too, and all models for the averaged
-    /// metrics; each needs at least three models.
+    /// Whether a model belongs to its architecture's bit-flip-training family: cross-entropy loss and one symmetric BFT rate (0
+    /// included). A model trained against a device profile or with unequal rates has no <see cref="ModelResult.BftRate"/> and is not.
+    /// </summary>
+    public static bool InBftFamily(ModelResult m) => m.Loss == "ce" && double.IsFinite(m.BftRate);
+
+    /// <summary>
+    /// The sets correlations are taken over: per architecture its bit-flip-training family (<see cref="InBftFamily"/>: models that
+    /// differ only in the BFT rate), all its models when there are others too (other losses, profile or asymmetric training), and
+    /// all models for the averaged metrics; each needs at least three models.
     /// </summary>
     public static IEnumerable<(string Group, ModelResult[] Models)> Groups(IReadOnlyList<ModelResult> models)
     {
         foreach (var g in models.GroupBy(m => m.Group).OrderBy(g => g.Key))
         {
-            var family = g.Where(m => m.Loss == "ce").OrderBy(m => m.BftRate).ToArray();
+            var family = g.Where(InBftFamily).OrderBy(m => m.BftRate).ToArray();
             if (family.Length >= 3) yield return ($"{g.Key} BFT family", family);
-            if (g.Count() > family.Length && g.Count() >= 3) yield return ($"{g.Key} all losses", g.OrderBy(m => m.Loss).ThenBy(m => m.BftRate).ToArray());
+            if (g.Count() > family.Length && g.Count() >= 3) yield return ($"{g.Key} all models", g.OrderBy(m => m.Loss).ThenBy(m => m.BftRate).ToArray());
         }
         if (models.Select(m => m.Group).Distinct().Count() > 1 && models.Count >= 3) yield return ("all", models.ToArray());
     }

@@ -103,11 +103,13 @@ public static class StudyReport
         md.AppendLine("| model | BFT | loss | clean | AUC | max BER within 1 pt | NL (avg) | IN variance (avg) | noise-corrected (avg) | IN cv (avg) |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var m in models)
-            md.AppendLine($"| {m.Name} | {P(m.BftRate)} % | {m.Loss} | {P(m.CleanAccuracy)} % | {F(m.Auc, "F3")} | {F(m.MaxBerWithinOnePoint, "G3")} | " +
+            md.AppendLine($"| {m.Name} | {(double.IsFinite(m.BftRate) ? P(m.BftRate) + " %" : "-")} | {m.Loss} | {P(m.CleanAccuracy)} % | {F(m.Auc, "F3")} | {F(m.MaxBerWithinOnePoint, "G3")} | " +
                           $"{F(StudyAnalysis.AveragedNl(m), "F4")} | {F(StudyAnalysis.AveragedIn(m), "G3")} | " +
                           $"{F(StudyAnalysis.AveragedInCorrected(m), "G3")} | {F(m.Layers.Average(l => l.ImportanceCv), "F2")} |");
         md.AppendLine();
-        md.AppendLine("AUC: area under the accuracy-vs-BER curve over the measured BERs, divided by clean accuracy times the BER span (1 = no loss). " +
+        md.AppendLine("BFT: the symmetric bit flip rate the model was trained with; '-' for a model trained against a device profile or with " +
+                      "unequal rates, which is compared only in its architecture's all-models group. " +
+                      "AUC: area under the accuracy-vs-BER curve over the measured BERs, divided by clean accuracy times the BER span (1 = no loss). " +
                       "Max BER within 1 pt: the largest measured BER up to which the mean accuracy stays within one point of clean. " +
                       "NL: mean normalised margin d/n, averaged over the hidden layers (the pixel layer's divided by 255, its largest input, so that every layer is on the same 0..1 scale). IN: variance (and coefficient of variation) of the neuron importances " +
                       "(accuracy drop when a neuron's output is inverted for every input). Noise-corrected: IN minus the part of it that the " +
@@ -174,10 +176,10 @@ public static class StudyReport
         _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "no scatter plot for this metric"),
     };
 
-    /// <summary>Does NL rise and IN variance (raw and noise-corrected) fall with the BFT rate (cross-entropy models only)? Exceptions are named.</summary>
+    /// <summary>Does NL rise and IN variance (raw and noise-corrected) fall with the BFT rate (the BFT family only)? Exceptions are named.</summary>
     private static string Trends(ModelResult[] members)
     {
-        var bft = members.Where(m => m.Loss == "ce").OrderBy(m => m.BftRate).ToArray();
+        var bft = members.Where(StudyAnalysis.InBftFamily).OrderBy(m => m.BftRate).ToArray();
         if (bft.Length < 2) return "";
         var text = new StringBuilder();
         text.Append($"With the BFT rate ({string.Join(" -> ", bft.Select(m => P(m.BftRate) + " %"))}): ");
