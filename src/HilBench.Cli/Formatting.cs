@@ -20,6 +20,15 @@ public static class Formatting
 
     public static string Fixed(double value, int decimals) => value.ToString("F" + decimals, Invariant);
 
+    /// <summary>How a layer's flips-to-change figures were obtained, as JSON and CSV name it.</summary>
+    public static string FlipMethod(Metrics.Margins.FlipCountMethod method) => method switch
+    {
+        Metrics.Margins.FlipCountMethod.Exact => "exact",
+        Metrics.Margins.FlipCountMethod.PooledConvApproximation => "pooled_conv_approximation",
+        Metrics.Margins.FlipCountMethod.NotComputed => "not_computed",
+        _ => throw new ArgumentOutOfRangeException(nameof(method), method, "unknown flip count method"),
+    };
+
     /// <summary>Bits per second with an SI prefix, e.g. "48.2 Gbit/s".</summary>
     public static string BitsPerSecond(double value)
     {

@@ -30,6 +30,19 @@ public sealed class StudyCommandTests
         Assert.That(inVariance, Is.GreaterThan(0));
         Assert.That(layers[1].GetProperty("in_variance_corrected").GetDouble(), Is.LessThan(inVariance), "on 200 images part of the variance is noise");
         Assert.That(layers[1].GetProperty("histogram_counts").EnumerateArray().Sum(c => c.GetInt64()), Is.EqualTo(500L * 2048));
+        Assert.That(layers.Select(l => l.GetProperty("flip_method").GetString()), Is.All.EqualTo("exact"));
+        Assert.That(layers[0].GetProperty("unreachable_samples").GetInt64(), Is.InRange(1L, 500L * 2048 - 1), "some pixel-layer neurons no flips can change");
+    }
+
+    [Test]
+    public void Metrics_MarksThePooledConvApproximation()
+    {
+        string model = _dir.File("conv.hbnn");
+        Cli.Ok("random", "--arch", "c8,p,d10", "--seed", "2", "--out", model);
+        var json = Cli.Ok("metrics", "--model", model, "--images", "20", "--importance-images", "10", "--json").Json();
+        Assert.That(json.GetProperty("layers")[0].GetProperty("flip_method").GetString(), Is.EqualTo("pooled_conv_approximation"));
+        var text = Cli.Ok("metrics", "--model", model, "--images", "20", "--importance-images", "10");
+        Assert.That(text.Stdout, Does.Contain("~").And.Contain("an approximation").And.Contain("left out: block 0 "), text.ToString);
     }
 
     [Test]
@@ -75,6 +88,7 @@ public sealed class StudyCommandTests
         }
         var models = results.RootElement.GetProperty("models").EnumerateArray().ToArray();
         Assert.That(models.Select(m => m.GetProperty("curve").GetArrayLength()), Is.All.EqualTo(3));
+        Assert.That(models.SelectMany(m => m.GetProperty("layers").EnumerateArray()).Select(l => l.GetProperty("flip_method").GetString()), Is.All.EqualTo("exact"));
         Assert.That(models.Select(m => m.GetProperty("energy").GetArrayLength()), Is.All.EqualTo(2));
 
         string report = File.ReadAllText(Path.Combine(outDir, "report.md"));

@@ -78,6 +78,8 @@ public static class MetricsCommand
                         ["nl_median"] = x.Margins.Median,
                         ["nl_q05"] = x.Margins.Quantile5,
                         ["mean_flips_to_change"] = JsonOutput.Number(x.Margins.MeanFlipsToChange),
+                        ["flip_method"] = Formatting.FlipMethod(x.Margins.FlipMethod),
+                        ["unreachable_samples"] = x.Margins.UnreachableSamples,
                         ["histogram_edges"] = new JsonArray(x.Margins.HistogramEdges.Select(v => (JsonNode?)v).ToArray()),
                         ["histogram_counts"] = new JsonArray(x.Margins.HistogramCounts.Select(v => (JsonNode?)v).ToArray()),
                         ["importance_mean"] = x.Importance.AccuracyDrop.Average(),
@@ -99,10 +101,15 @@ public static class MetricsCommand
             foreach (var (l, i) in rows)
                 Formatting.Row(table, l.Block.ToString(CultureInfo.InvariantCulture), l.Neurons.ToString(CultureInfo.InvariantCulture), l.FanIn.ToString(CultureInfo.InvariantCulture),
                     l.Mean.ToString("F4", CultureInfo.InvariantCulture), l.Median.ToString("F4", CultureInfo.InvariantCulture), l.Quantile5.ToString("F4", CultureInfo.InvariantCulture),
-                    l.MeanFlipsToChange.ToString("F1", CultureInfo.InvariantCulture), i.AccuracyVariance.ToString("G3", CultureInfo.InvariantCulture),
+                    (l.FlipMethod == FlipCountMethod.PooledConvApproximation ? "~" : "") + l.MeanFlipsToChange.ToString("F1", CultureInfo.InvariantCulture),
+                    i.AccuracyVariance.ToString("G3", CultureInfo.InvariantCulture),
                     i.AccuracyVarianceCorrected.ToString("G3", CultureInfo.InvariantCulture),
                     i.AccuracyCv.ToString("F2", CultureInfo.InvariantCulture), i.AccuracyDrop.Average().ToString("G3", CultureInfo.InvariantCulture));
             context.Console.Write(table);
+            context.Out.WriteLine("flips to change: the mean over the samples some flips can change; left out: " +
+                string.Join(", ", rows.Select(x => $"block {x.Margins.Block} {Formatting.Count(x.Margins.UnreachableSamples)} of {Formatting.Count(x.Margins.Samples)}")));
+            if (rows.Any(x => x.Margins.FlipMethod == FlipCountMethod.PooledConvApproximation))
+                context.Out.WriteLine("~ conv block with pooling: counted at the window position that attains the maximum, ignoring the other positions and the shared weights (an approximation)");
             return CliErrors.Success;
         }));
         return command;

@@ -28,7 +28,7 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
     private double Nearest(double target) => Bers.Where(b => b > 0).OrderBy(b => Math.Abs(Math.Log(b / target))).FirstOrDefault();
 
     /// <summary>Bumped when what a model result holds changes, so results of an older HilBench are measured again.</summary>
-    public const int ResultVersion = 4;
+    public const int ResultVersion = 5;
 
     /// <summary>A short fingerprint stored with every model result, compared on resume.</summary>
     public string Key() => string.Join("|", ResultVersion, string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
@@ -38,11 +38,13 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
 }
 
 /// <summary>
-/// One hidden block's metrics: margins (NL), importances (IN, also with the sampling noise of the importances taken out,
-/// see <c>LayerImportance</c>) and the predicted and measured flip fraction.
+/// One hidden block's metrics: margins (NL), flips to change (with how they were counted, <see cref="FlipMethod"/>, and the samples no
+/// flips can change, left out of the mean), importances (IN, also with the sampling noise of the importances taken out, see
+/// <c>LayerImportance</c>) and the predicted and measured flip fraction.
 /// </summary>
 public sealed record LayerResult(int Block, string Kind, int Neurons, int FanIn,
     double NlMean, double NlMedian, double NlQuantile5, double[] HistogramEdges, long[] HistogramCounts, double MeanFlipsToChange,
+    string FlipMethod, long UnreachableSamples,
     double ImportanceMean, double ImportanceVariance, double ImportanceCv, double MarginImportanceVariance, double MarginImportanceCv,
     double ImportanceVarianceCorrected, double MarginImportanceVarianceCorrected,
     double? PredictedFlipFraction, double? MeasuredFlipFraction);

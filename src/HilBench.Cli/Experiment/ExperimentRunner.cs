@@ -72,7 +72,7 @@ public static class ExperimentRunner
             var importance = Timed("importance", () => NeuronImportance.Compute(model, importanceData, m.Block, threads, importanceCapture));
             var (predicted, measured) = Timed("flip fractions", () => FlipFractions(model, flipCapture, m.Block, settings, status, name));
             layers.Add(new LayerResult(m.Block, model.Blocks[m.Block].Linear.Kind, m.Neurons, m.FanIn,
-                m.Mean, m.Median, m.Quantile5, m.HistogramEdges, m.HistogramCounts, m.MeanFlipsToChange,
+                m.Mean, m.Median, m.Quantile5, m.HistogramEdges, m.HistogramCounts, m.MeanFlipsToChange, Formatting.FlipMethod(m.FlipMethod), m.UnreachableSamples,
                 importance.AccuracyDrop.Average(), importance.AccuracyVariance, importance.AccuracyCv, importance.MarginVariance, importance.MarginCv,
                 importance.AccuracyVarianceCorrected, importance.MarginVarianceCorrected,
                 predicted, measured));

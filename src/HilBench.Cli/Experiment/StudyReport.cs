@@ -62,10 +62,10 @@ public static class StudyReport
         });
         OutputFiles.WriteText(Path.Combine(dir, "layers.csv"), w =>
         {
-            w.WriteLine("model,block,kind,neurons,fan_in,nl_mean,nl_median,nl_q05,mean_flips_to_change,importance_mean,importance_variance,importance_variance_corrected,importance_cv,margin_importance_variance,margin_importance_variance_corrected,margin_importance_cv,predicted_flip_fraction,measured_flip_fraction");
+            w.WriteLine("model,block,kind,neurons,fan_in,nl_mean,nl_median,nl_q05,mean_flips_to_change,flip_method,unreachable_samples,importance_mean,importance_variance,importance_variance_corrected,importance_cv,margin_importance_variance,margin_importance_variance_corrected,margin_importance_cv,predicted_flip_fraction,measured_flip_fraction");
             foreach (var m in models)
                 foreach (var l in m.Layers)
-                    w.WriteLine(string.Join(",", Csv(m.Name), l.Block, l.Kind, l.Neurons, l.FanIn, F(l.NlMean), F(l.NlMedian), F(l.NlQuantile5), F(l.MeanFlipsToChange),
+                    w.WriteLine(string.Join(",", Csv(m.Name), l.Block, l.Kind, l.Neurons, l.FanIn, F(l.NlMean), F(l.NlMedian), F(l.NlQuantile5), F(l.MeanFlipsToChange), l.FlipMethod, l.UnreachableSamples,
                         F(l.ImportanceMean), F(l.ImportanceVariance), F(l.ImportanceVarianceCorrected), F(l.ImportanceCv),
                         F(l.MarginImportanceVariance), F(l.MarginImportanceVarianceCorrected), F(l.MarginImportanceCv),
                         l.PredictedFlipFraction is { } a ? F(a) : "", l.MeasuredFlipFraction is { } b ? F(b) : ""));
@@ -114,7 +114,10 @@ public static class StudyReport
                       "NL: mean normalised margin d/n, averaged over the hidden layers (the pixel layer's divided by 255, its largest input, so that every layer is on the same 0..1 scale). IN: variance (and coefficient of variation) of the neuron importances " +
                       "(accuracy drop when a neuron's output is inverted for every input). Noise-corrected: IN minus the part of it that the " +
                       "finite evaluation set adds, since each importance is a mean over the images and carries sampling noise; it estimates the variance " +
-                      "the importances would have on unlimited data, and is negative where the neurons are equally important within that noise.").AppendLine();
+                      "the importances would have on unlimited data, and is negative where the neurons are equally important within that noise. " +
+                      "Flips to change (layers.csv): the mean number of weight flips that change a neuron's output, over the samples some flips can " +
+                      "change (unreachable_samples counts the others); flip_method says how it was counted: exact, or pooled_conv_approximation for " +
+                      "conv blocks with pooling (counted at the window position that attains the maximum, ignoring the other positions).").AppendLine();
 
         foreach (var group in models.GroupBy(m => m.Group).OrderBy(g => g.Key))
         {
