@@ -123,27 +123,20 @@ public static class Correlations
     }
 
     /// <summary>
-    /// Mean with a two-sided 95% Student-t interval over the values (e.g. accuracies of Monte-Carlo error patterns):
-    /// mean -/+ t(0.975, n - 1) * s / sqrt(n) with s the sample standard deviation (n - 1 in the denominator). The same
-    /// formula as the CLI's error trials. With fewer than two values the interval is NaN (an empty list also has a NaN mean).
+    /// Mean with a two-sided 95% Student-t interval over fractions such as the accuracies of Monte-Carlo error patterns:
+    /// mean -/+ t(0.975, n - 1) * s / sqrt(n) with s the sample standard deviation (n - 1 in the denominator), cut to [0, 1]
+    /// (with few, very unequal patterns the symmetric interval can leave the range an accuracy can have). With fewer than two
+    /// values the interval is NaN (an empty list also has a NaN mean).
     /// </summary>
-    public static (double Mean, double Low, double High) MeanInterval(IReadOnlyList<double> values) => MeanInterval(values, clipToUnit: false);
-
-    /// <summary>
-    /// <see cref="MeanInterval(IReadOnlyList{double})"/>, with the interval cut to [0, 1] when <paramref name="clipToUnit"/> is set
-    /// (for accuracies: with few, very unequal patterns the symmetric interval can leave the range an accuracy can have).
-    /// </summary>
-    public static (double Mean, double Low, double High) MeanInterval(IReadOnlyList<double> values, bool clipToUnit)
+    public static (double Mean, double Low, double High) MeanInterval(IReadOnlyList<double> values)
     {
         ArgumentNullException.ThrowIfNull(values);
         int n = values.Count;
         if (n == 0) return (double.NaN, double.NaN, double.NaN);
-        // Written as the CLI's error trials write it (LINQ Average and Sum), so the two agree to the last bit.
         double mean = values.Average();
         if (n < 2) return (mean, double.NaN, double.NaN);
         double sd = Math.Sqrt(values.Sum(a => (a - mean) * (a - mean)) / (n - 1));
         double half = StudentT.InvCDF(0, 1, n - 1, 0.975) * sd / Math.Sqrt(n);
-        double low = mean - half, high = mean + half;
-        return clipToUnit ? (mean, Math.Max(0, low), Math.Min(1, high)) : (mean, low, high);
+        return (mean, Math.Max(0, mean - half), Math.Min(1, mean + half));
     }
 }

@@ -80,7 +80,7 @@ public static class MonteCarlo
             if (p == 0)
             {
                 var same = Enumerable.Repeat(clean, trials).ToArray();
-                var (mean, low, high) = Correlations.MeanInterval(same, clipToUnit: true);
+                var (mean, low, high) = Correlations.MeanInterval(same);
                 points.Add(new TolerancePoint(label, 0, mean, low, high, same, 0, null));
                 continue;
             }
@@ -100,7 +100,7 @@ public static class MonteCarlo
     {
         public TolerancePoint ToPoint(string label, double ber)
         {
-            var (mean, low, high) = Correlations.MeanInterval(Accuracies, clipToUnit: true);
+            var (mean, low, high) = Correlations.MeanInterval(Accuracies);
             return new TolerancePoint(label, ber, mean, low, high, Accuracies, FaultsMean, EnergySaving);
         }
     }
