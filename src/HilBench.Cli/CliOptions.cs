@@ -81,6 +81,27 @@ public static class CliOptions
         },
     };
 
+    /// <summary>
+    /// Makes a value given on the command line that <paramref name="parse"/> rejects with a <see cref="CliException"/> a usage error
+    /// (exit code 2, with the parser's message), as other invalid option values are. The action parses the value again.
+    /// </summary>
+    public static TOption CheckedBy<TOption>(this TOption option, Action<string> parse) where TOption : Option
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 0) return; // the default
+            try
+            {
+                parse(r.Tokens[^1].Value);
+            }
+            catch (CliException e)
+            {
+                r.AddError(e.Message);
+            }
+        });
+        return option;
+    }
+
     /// <summary>The kernel path named by <see cref="Kernel"/> ("auto", "scalar", "vector256", "vector512").</summary>
     public static KernelPath KernelPathOf(string name) => name switch
     {

@@ -217,7 +217,7 @@ public sealed class MemoryCommandTests
     public void Sweep_BadVoltages(string text, string message)
     {
         var run = Cli.Run("sweep", "--model", _model, "--profile", _bram, "--voltages", text);
-        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString);
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString);
         Assert.That(run.Stderr, Does.Contain(message));
     }
 

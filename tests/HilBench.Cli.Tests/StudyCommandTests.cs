@@ -234,17 +234,19 @@ public sealed class StudyCommandTests
         Assert.That(Reused(args), Is.EqualTo(1), "the first model is kept");
     }
 
-    [TestCase("--models", "nowhere/*.hbnn", "matches no .hbnn file")]
-    [TestCase("--ber", "0,2", "between 0 and 1")]
-    [TestCase("--ber", "0.1", "at least two different rates")]
-    [TestCase("--ber", "0.1,0.1", "at least two different rates")]
-    [TestCase("--voltages", "0.5:0.4:0.05", "range.voltage")]
-    public void Experiment_BadInput(string option, string value, string message)
+    [TestCase("--models", "nowhere/*.hbnn", 1, "matches no .hbnn file")]
+    [TestCase("--ber", "0,2", 2, "between 0 and 1")]
+    [TestCase("--ber", "0.1", 2, "at least two different rates")]
+    [TestCase("--ber", "0.1,0.1", 2, "at least two different rates")]
+    [TestCase("--voltages", "0.6:0.5", 2, "START:STOP:STEP")]
+    [TestCase("--voltages", "0.5:0.4:0.05", 1, "range.voltage")] // well formed, but outside the profile
+    public void Experiment_BadInput(string option, string value, int exitCode, string message)
     {
         string[] models = option == "--models" ? [] : ["--models", Models];
         var run = Cli.Run(["experiment", .. models, "--images", "50", "--out", _dir.File("bad"), "--profile", Repository.File("calibration", "profiles", "bram-like.json"), option, value]);
-        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString);
+        Assert.That(run.ExitCode, Is.EqualTo(exitCode), run.ToString);
         Assert.That(run.Stderr, Does.Contain(message));
+        if (exitCode == 2) Assert.That(run.Stderr, Does.Contain("hilbench experiment --help"), "a usage error points to the help");
     }
 
     [Test]

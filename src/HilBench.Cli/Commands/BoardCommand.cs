@@ -178,7 +178,8 @@ public static class BoardCommand
         var address = Address();
         var length = new Option<long?>("--length") { Description = "bytes to compare (default: to the end of the memory)", HelpName = "BYTES" };
         var op = new Option<string?>("--op") { Description = "the operating point, e.g. \"V=0.55\" (with --voltages: the other fields)", HelpName = "POINT" };
-        var voltages = new Option<string?>("--voltages") { Description = "several supply voltages: START:STOP:STEP or a list", HelpName = "RANGE" };
+        var voltages = new Option<string?>("--voltages") { Description = "several supply voltages: START:STOP:STEP or a list", HelpName = "RANGE" }
+            .CheckedBy(text => SweepCommand.ParseVoltages(text));
         var repeats = CliOptions.Integer("--repeats", "COMPAREs per point (repeats show transient faults)", 1, 1);
         var faultMap = new Option<string?>("--fault-map") { Description = "write every point's faults as a HilBench fault map (for --replay and calibrate --fault-map)", HelpName = "FILE" };
         var json = CliOptions.Json();

@@ -28,14 +28,16 @@ public static class ExperimentCommand
     {
         var models = new Option<string>("--models") { Description = "model files: a glob such as models/*.hbnn, or several separated by commas", HelpName = "GLOB", DefaultValueFactory = _ => DefaultModels };
         var dataset = CliOptions.Dataset();
-        var bers = new Option<string>("--ber") { Description = "weight bit error rates of the tolerance curves", HelpName = "LIST", DefaultValueFactory = _ => "0,0.01,0.02,0.05,0.1,0.15,0.2" };
+        var bers = new Option<string>("--ber") { Description = "weight bit error rates of the tolerance curves", HelpName = "LIST", DefaultValueFactory = _ => "0,0.01,0.02,0.05,0.1,0.15,0.2" }
+            .CheckedBy(text => ParseBers(text));
         var trials = CliOptions.Integer("--trials", "seeded error patterns per BER", 5, 1);
         var seed = CliOptions.Integer("--seed", "seed of the error patterns and of the first chip", 1, int.MinValue);
         var images = CliOptions.Integer("--images", "test images to evaluate on (the first N)", 10_000, 1);
         var importanceImages = CliOptions.Integer("--importance-images", "test images for the neuron importances (the first N)", 2_000, 1);
         var predictionBer = CliOptions.Probability("--prediction-ber", "BER at which each layer's flip fraction is predicted and measured (default 0.05)");
         var profile = new Option<string?>("--profile") { Description = $"device profile for the accuracy-vs-energy sweep (default {DefaultProfile} when it exists; 'none' to skip)", HelpName = "FILE" };
-        var voltages = new Option<string>("--voltages") { Description = "supply voltages of the sweep: START:STOP:STEP or a list", HelpName = "RANGE", DefaultValueFactory = _ => "0.60:0.54:0.02" };
+        var voltages = new Option<string>("--voltages") { Description = "supply voltages of the sweep: START:STOP:STEP or a list", HelpName = "RANGE", DefaultValueFactory = _ => "0.60:0.54:0.02" }
+            .CheckedBy(text => SweepCommand.ParseVoltages(text));
         var chips = CliOptions.Integer("--chips", "emulated chips per operating point of the sweep", 5, 1);
         var op = new Option<string?>("--op") { Description = "the sweep's other operating-point fields, e.g. \"T=45\" or \"tRCD=10\"", HelpName = "POINT" };
         var threads = CliOptions.Threads("threads (0 = all cores)");

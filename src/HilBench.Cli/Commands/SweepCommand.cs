@@ -24,7 +24,8 @@ public static class SweepCommand
         var model = CliOptions.Model("model file (.hbnn) to evaluate");
         var dataset = CliOptions.Dataset();
         var memory = new MemoryOptions();
-        var voltages = new Option<string>("--voltages") { Description = "supply voltages: START:STOP:STEP (e.g. 0.60:0.54:0.01) or a list 0.6,0.58,0.56", HelpName = "RANGE", Required = true };
+        var voltages = new Option<string>("--voltages") { Description = "supply voltages: START:STOP:STEP (e.g. 0.60:0.54:0.01) or a list 0.6,0.58,0.56", HelpName = "RANGE", Required = true }
+            .CheckedBy(text => ParseVoltages(text));
         var trials = CliOptions.Integer("--trials", "error patterns (chips SEED+k, or reads of --chip) per voltage", 10, 1);
         var seed = CliOptions.Integer("--seed", "seed of the first chip", 1, int.MinValue);
         var threads = CliOptions.Threads("inference threads (0 = all cores)");
