@@ -6,6 +6,7 @@ using HilBench.Bnn.Inference;
 using HilBench.Bnn.Layers;
 using HilBench.Bnn.Model;
 using HilBench.Bnn.Tensors;
+using HilBench.Metrics.Margins;
 
 namespace HilBench.Metrics.Importance;
 
@@ -220,11 +221,8 @@ public static class NeuronImportance
                 Array.Clear(s.Any);
                 for (int k = 0; k < nextSize; k++)
                 {
-                    long bk = b[k], tk = t.Thresholds[k];
-                    // A flip needs a move of -2 (v_kj o_j = +1) when down, +2 (v_kj o_j = -1) when up; see NeuronLevelMetric.Requirement.
-                    bool on = t.Ascending[k] ? bk >= tk : bk <= tk;
-                    bool down = t.Ascending[k] == on;
-                    long need = t.Ascending[k] ? (on ? bk - tk + 1 : tk - bk) : (on ? tk + 1 - bk : bk - tk);
+                    // A flip needs a move of -2 (v_kj o_j = +1) when down, +2 (v_kj o_j = -1) when up.
+                    var (down, need) = NeuronLevelMetric.Requirement(b[k], t.Thresholds[k], t.Ascending[k]);
                     if (need > 2) continue;
                     int g = Bit(o1, k) ? -2 : 2;
                     var sk = signs.AsSpan(k * classes, classes);

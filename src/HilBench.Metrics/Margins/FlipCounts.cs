@@ -116,21 +116,31 @@ internal static class FlipCounts
             for (int j = 0; j < pre.Length; j++)
             {
                 var (down, need) = NeuronLevelMetric.Requirement(pre[j], t.Thresholds[j], t.Ascending[j]);
-                // down: flip +1 weights (bit 1) under the largest pixels; up: flip -1 weights (bit 0).
-                ulong wanted = down ? 1UL : 0UL;
-                var row = w.Words.AsSpan(j * words, words);
-                long moved = 0;
-                int k = 0, flips = NeuronLevelMetric.Unreachable;
-                foreach (int i in order)
-                {
-                    if ((row[i >> 6] >> (i & 63) & 1UL) != wanted) continue;
-                    k++;
-                    moved += 2 * image[i];
-                    if (moved >= need) { flips = k; break; }
-                }
-                tally.Add(flips);
+                tally.Add(NeuronLevelMetric.Greedy(new PackedRowTerms(image, w.Words.AsSpan(j * words, words)), order, down, need));
             }
         };
+    }
+
+    /// <summary>Pixels times a packed weight row (bit 1 = +1): term i is positive iff its pixel is non-zero and its weight +1.</summary>
+    private readonly ref struct PackedRowTerms(ReadOnlySpan<byte> pixels, ReadOnlySpan<ulong> row) : NeuronLevelMetric.ITerms
+    {
+        private readonly ReadOnlySpan<byte> _pixels = pixels;
+        private readonly ReadOnlySpan<ulong> _row = row;
+
+        public long Size(int i) => _pixels[i];
+
+        public bool Positive(int i) => (_row[i >> 6] >> (i & 63) & 1UL) != 0;
+    }
+
+    /// <summary>A patch's pixels times a neuron's weight signs (+1 or -1).</summary>
+    private readonly ref struct SignedTerms(ReadOnlySpan<byte> pixels, ReadOnlySpan<sbyte> signs) : NeuronLevelMetric.ITerms
+    {
+        private readonly ReadOnlySpan<byte> _pixels = pixels;
+        private readonly ReadOnlySpan<sbyte> _signs = signs;
+
+        public long Size(int i) => _pixels[i];
+
+        public bool Positive(int i) => _signs[i] > 0;
     }
 
     /// <summary>Indices of the non-zero pixels, largest value first (counting sort, stable by index).</summary>
@@ -282,7 +292,8 @@ internal static class FlipCounts
                         if (patches is not null && tally.PatchNonZero[p] == 0) continue; // blank: no flip moves a
                         int flips = patches is null
                             ? NeuronLevelMetric.FlipsToChange(max, t.Thresholds[o], t.Ascending[o], _validTerms[p])
-                            : PixelFlips(patches.AsSpan(p * n, n), tally.PatchOrder.AsSpan(p * n, tally.PatchNonZero[p]), _signs.AsSpan(o * n, n), max, t.Thresholds[o], t.Ascending[o]);
+                            : PixelFlips(new SignedTerms(patches.AsSpan(p * n, n), _signs.AsSpan(o * n, n)), tally.PatchOrder.AsSpan(p * n, tally.PatchNonZero[p]),
+                                max, t.Thresholds[o], t.Ascending[o]);
                         best = Math.Min(best, flips);
                     }
                     tally.Add(best);
@@ -290,24 +301,11 @@ internal static class FlipCounts
             }
         }
 
-        /// <summary>
-        /// The greedy of <see cref="NeuronLevelMetric.FlipsToChange(ReadOnlySpan{int}, int, bool)"/> on one patch whose
-        /// non-zero columns are given largest pixel first: take those whose weight moves a the right way.
-        /// </summary>
-        private static int PixelFlips(ReadOnlySpan<byte> patch, ReadOnlySpan<int> order, ReadOnlySpan<sbyte> signs, int a, int threshold, bool ascending)
+        /// <summary>The greedy count on one patch whose non-zero columns are given largest pixel first.</summary>
+        private static int PixelFlips(SignedTerms terms, ReadOnlySpan<int> order, int a, int threshold, bool ascending)
         {
             var (down, need) = NeuronLevelMetric.Requirement(a, threshold, ascending);
-            int wanted = down ? 1 : -1;
-            long moved = 0;
-            int k = 0;
-            foreach (int i in order)
-            {
-                if (signs[i] != wanted) continue;
-                k++;
-                moved += 2 * patch[i];
-                if (moved >= need) return k;
-            }
-            return NeuronLevelMetric.Unreachable;
+            return NeuronLevelMetric.Greedy(terms, order, down, need);
         }
 
         /// <summary>Writes the indices of the non-zero values, largest first (insertion sort: patches are short), and returns their number.</summary>

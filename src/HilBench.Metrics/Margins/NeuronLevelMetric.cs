@@ -136,15 +136,53 @@ public static class NeuronLevelMetric
         long a = 0;
         foreach (int c in contributions) a += c;
         var (down, need) = Requirement(a, threshold, ascending);
-        var steps = new long[contributions.Length];
+        var order = new int[contributions.Length];
+        var negativeSizes = new long[contributions.Length];
         int m = 0;
-        foreach (int c in contributions)
-            if (down ? c > 0 : c < 0) steps[m++] = 2L * Math.Abs((long)c);
-        Array.Sort(steps, 0, m);
-        long moved = 0;
-        for (int k = 1; k <= m; k++)
+        for (int i = 0; i < contributions.Length; i++)
         {
-            moved += steps[m - k];
+            if (contributions[i] == 0) continue;
+            order[m] = i;
+            negativeSizes[m++] = -Math.Abs((long)contributions[i]);
+        }
+        Array.Sort(negativeSizes, order, 0, m); // largest first
+        return Greedy(new IntegerTerms(contributions), order.AsSpan(0, m), down, need);
+    }
+
+    /// <summary>The terms a neuron's pre-activation sums, as <see cref="Greedy"/> reads them.</summary>
+    internal interface ITerms
+    {
+        /// <summary>|c_i|: flipping the weight of term i moves a by 2|c_i|.</summary>
+        long Size(int i);
+
+        /// <summary>Whether c_i &gt; 0, i.e. flipping its weight moves a down.</summary>
+        bool Positive(int i);
+    }
+
+    private readonly ref struct IntegerTerms(ReadOnlySpan<int> contributions) : ITerms
+    {
+        private readonly ReadOnlySpan<int> _c = contributions;
+
+        public long Size(int i) => Math.Abs((long)_c[i]);
+
+        public bool Positive(int i) => _c[i] > 0;
+    }
+
+    /// <summary>
+    /// The fewest flips that move a by at least <paramref name="need"/> downwards (<paramref name="down"/>) or upwards: walking
+    /// <paramref name="order"/> (the terms of non-zero size, largest first), take each term whose flip moves a the right way (positive
+    /// terms down, negative ones up) until the moves add up. <see cref="Unreachable"/> when all of them are not enough. Every
+    /// flips-to-change count of terms other than +-1 (pixels) goes through here.
+    /// </summary>
+    internal static int Greedy<TTerms>(TTerms terms, ReadOnlySpan<int> order, bool down, long need) where TTerms : ITerms, allows ref struct
+    {
+        long moved = 0;
+        int k = 0;
+        foreach (int i in order)
+        {
+            if (terms.Positive(i) != down) continue;
+            k++;
+            moved += 2 * terms.Size(i);
             if (moved >= need) return k;
         }
         return Unreachable;
@@ -153,12 +191,14 @@ public static class NeuronLevelMetric
     /// <summary>
     /// The smallest move of a that changes the output: downwards (a' &lt;= a - need) or upwards (a' &gt;= a + need).
     /// Ascending: on iff a &gt;= T, so on needs a' &lt;= T-1 and off needs a' &gt;= T. Descending: on iff a &lt;= T,
-    /// so on needs a' &gt;= T+1 and off needs a' &lt;= T. The need is always at least 1.
+    /// so on needs a' &gt;= T+1 and off needs a' &lt;= T. The need is always at least 1. This is the one place the threshold's tie
+    /// rule is written for the metrics and predictions (the flip conditions of <c>FlipCondition</c> and the importances' next-block
+    /// test use it).
     /// </summary>
-    internal static (bool Down, long Need) Requirement(long a, int threshold, bool ascending)
+    internal static (bool Down, long Need) Requirement(long a, long threshold, bool ascending)
     {
         bool on = ascending ? a >= threshold : a <= threshold;
         if (ascending) return on ? (true, a - threshold + 1) : (false, threshold - a);
-        return on ? (false, threshold + 1L - a) : (true, a - threshold);
+        return on ? (false, threshold + 1 - a) : (true, a - threshold);
     }
 }

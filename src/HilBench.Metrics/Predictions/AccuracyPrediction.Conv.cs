@@ -29,7 +29,8 @@ public static partial class AccuracyPrediction
 
     /// <summary>
     /// P(a thresholded output at clean pre-activation <paramref name="a"/> flips) for a' = a + 2D with D ~ N(mean, sd^2) taken on the
-    /// integers: <see cref="FlipCondition.NormalProbability"/>, computed in single precision by the vector code the conv blocks use.
+    /// integers: P(N(0, 1) &gt; z) with z from <see cref="FlipCondition.TailArgument"/>, computed in single precision by the vector code
+    /// the conv blocks use.
     /// </summary>
     internal static double MemberFlipProbability(int a, int threshold, bool ascending, double mean, double sd) =>
         MemberFlip(new Vector<float>(a), new Vector<float>(Tau(threshold, ascending)), new Vector<float>((float)mean), new Vector<float>((float)sd))[0];

@@ -7,37 +7,26 @@ namespace HilBench.Metrics.Predictions;
 /// </summary>
 internal readonly record struct FlipCondition(bool Upper, long K)
 {
-    /// <summary>The condition for a neuron at clean pre-activation <paramref name="a"/> with threshold tau and orientation.</summary>
+    /// <summary>
+    /// The condition for a neuron at clean pre-activation <paramref name="a"/> with threshold tau and orientation: the output flips
+    /// iff a moves by at least need (<see cref="Margins.NeuronLevelMetric.Requirement"/>, the one place the tie rule is written) the
+    /// right way, i.e. iff 2|D| &gt;= need with D of that sign: D &lt;= -ceil(need / 2) downwards, D &gt;= ceil(need / 2) upwards.
+    /// </summary>
     public static FlipCondition Of(long a, long tau, bool ascending)
     {
-        if (ascending)
-            return a >= tau
-                ? new FlipCondition(false, FloorDiv(tau - a - 1, 2)) // +1 -> -1 iff a + 2D < tau iff 2D <= tau - a - 1
-                : new FlipCondition(true, -FloorDiv(a - tau, 2)); // -1 -> +1 iff a + 2D >= tau iff D >= ceil((tau - a) / 2)
-        return a <= tau
-            ? new FlipCondition(true, FloorDiv(tau - a, 2) + 1) // +1 -> -1 iff a + 2D > tau
-            : new FlipCondition(false, FloorDiv(tau - a, 2)); // -1 -> +1 iff a + 2D <= tau
+        var (down, need) = Margins.NeuronLevelMetric.Requirement(a, tau, ascending);
+        long k = (need + 1) / 2; // need >= 1
+        return down ? new FlipCondition(false, -k) : new FlipCondition(true, k);
     }
 
     /// <summary>Whether a change D of the integer sum flips the output.</summary>
     public bool Holds(long d) => Upper ? d >= K : d <= K;
 
     /// <summary>
-    /// Normal approximation of the flip probability for a D with mean <paramref name="mean"/> and standard deviation
-    /// <paramref name="sd"/> on the integers, with the continuity correction of 1/2 (P(D &gt;= K) ~ P(N &gt; K - 1/2)). A zero
-    /// standard deviation means D = mean for sure.
-    /// </summary>
-    public double NormalProbability(double mean, double sd)
-    {
-        double z = TailArgument(mean, sd);
-        if (z > 9) return 0;
-        if (z < -9) return 1;
-        return 0.5 * MathNet.Numerics.SpecialFunctions.Erfc(z / Math.Sqrt(2));
-    }
-
-    /// <summary>
-    /// The z of <see cref="NormalProbability"/> = P(N(0, 1) &gt; z): -infinity when a zero standard deviation makes the flip
-    /// certain, +infinity when it makes it impossible. <see cref="NormalTail.Upper"/> turns many of them into probabilities at once.
+    /// The z of the normal approximation of the flip probability, P(flip) ~ P(N(0, 1) &gt; z), for a D with mean
+    /// <paramref name="mean"/> and standard deviation <paramref name="sd"/> on the integers, with the continuity correction of 1/2
+    /// (P(D &gt;= K) ~ P(N &gt; K - 1/2)): -infinity when a zero standard deviation makes the flip certain (D = mean for sure),
+    /// +infinity when it makes it impossible. <see cref="NormalTail.Upper"/> turns many of them into probabilities at once.
     /// </summary>
     public double TailArgument(double mean, double sd)
     {

@@ -84,18 +84,6 @@ internal sealed class Pmf
         return new Pmf(y.Offset - x.Last, r);
     }
 
-    /// <summary>The pmf of A + B for independent A and B.</summary>
-    public static Pmf Sum(Pmf a, Pmf b)
-    {
-        var r = new double[a.Length + b.Length - 1];
-        for (int i = 0; i < a.Length; i++)
-        {
-            double pa = a.P[i];
-            for (int j = 0; j < b.Length; j++) r[i + j] += pa * b.P[j];
-        }
-        return new Pmf(a.Offset + b.Offset, r);
-    }
-
     /// <summary>
     /// The change D of a binary neuron's integer sum when each of <paramref name="agreeing"/> terms (w_i x_i = +1) and each of
     /// <paramref name="disagreeing"/> terms flips independently with probability <paramref name="p"/>: D = Y - X with

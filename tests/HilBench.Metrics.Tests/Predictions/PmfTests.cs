@@ -1,4 +1,5 @@
 using HilBench.Metrics.Predictions;
+using HilBench.Metrics.Tests.Support;
 
 namespace HilBench.Metrics.Tests.Predictions;
 
