@@ -16,6 +16,9 @@ public static class ContentHash
 
     public static string Of(string text) => Of(Encoding.UTF8.GetBytes(text));
 
+    /// <summary>The hash of a set of images: their shape, pixels and labels (the same images hash alike, gzipped or not).</summary>
+    public static string Of(HilBench.Bnn.Data.ImageSet images) => Of(Encoding.UTF8.GetBytes(images.Shape.ToString()), images.Pixels, images.Labels);
+
     /// <summary>The hash of a file's bytes.</summary>
     public static string OfFile(string path) => Of(File.ReadAllBytes(path));
 }

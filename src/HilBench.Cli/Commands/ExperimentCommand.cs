@@ -122,7 +122,7 @@ public static class ExperimentCommand
         settings = settings with
         {
             Dataset = datasetPath,
-            DatasetHash = ContentHash.Of(System.Text.Encoding.UTF8.GetBytes(test.Shape.ToString()), test.Pixels, test.Labels),
+            DatasetHash = ContentHash.Of(test),
             ProfileHash = settings.Profile is { } profilePath ? ContentHash.OfFile(profilePath) : null,
         };
         // Every model is loaded and checked before any is measured: a bad one is refused now, not after hours.

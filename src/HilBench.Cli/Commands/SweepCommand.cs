@@ -51,7 +51,7 @@ public static class SweepCommand
             var test = IdxDataset.LoadTest(Path.GetFullPath(r.GetValue(dataset) ?? IdxDataset.DefaultDirectory()));
             using var errors = memory.Resolve(r, r.GetValue(seed), r.GetValue(threads))!;
             var points = ParseVoltages(r.GetRequiredValue(voltages)).Select(v => errors.Check(errors.Point with { Voltage = v })).ToArray();
-            var fingerprint = new Fingerprint(ContentHash.OfFile(modelPath), ContentHash.Of(test.Pixels, test.Labels),
+            var fingerprint = new Fingerprint(ContentHash.OfFile(modelPath), ContentHash.Of(test),
                 errors.Board is { } b ? $"board {b.Board.Firmware}" : $"{errors.Profile!.Name} {ContentHash.OfFile(r.GetRequiredValue(memory.Profile)!)}",
                 r.GetValue(memory.Placement)!, errors.ThresholdsInMemory, r.GetValue(seed), r.GetValue(memory.Chip), r.GetValue(trials));
             return Execute(context, m, test, errors, points, fingerprint, r.GetValue(threads), r.GetValue(output), r.GetValue(resume), r.GetValue(json));
