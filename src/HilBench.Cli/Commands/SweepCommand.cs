@@ -97,7 +97,8 @@ public static class SweepCommand
         /// <summary>What differs between the fingerprint line of a CSV and this one, in words; empty when nothing does.</summary>
         public string[] Differences(string line)
         {
-            var stored = line[Prefix.Length..].Split("; ").Select(e => e.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+            var stored = line[Prefix.Length..].Split("; ").Select(e => e.Split('=', 2)).Where(kv => kv.Length == 2).DistinctBy(kv => kv[0])
+                .ToDictionary(kv => kv[0], kv => kv[1]);
             return Entries.Where(e => stored.GetValueOrDefault(e.Key) != e.Value)
                 .Select(e => $"{e.Key} {stored.GetValueOrDefault(e.Key) ?? "(none)"} there, {e.Value} now").ToArray();
         }
