@@ -253,7 +253,7 @@ public static class StudyReport
     {
         var usable = correlations.Where(c => double.IsFinite(c.Spearman)).ToArray();
         if (usable.Length == 0) return "Too few models per group for correlations (at least three are needed).";
-        var md = new StringBuilder("Reading: ");
+        var md = new StringBuilder("Reading, per group:").AppendLine().AppendLine();
         foreach (var g in usable.GroupBy(c => c.Group))
         {
             var auc = g.Where(c => c.Tolerance == StudyAnalysis.Auc).ToArray();
@@ -262,8 +262,8 @@ public static class StudyReport
                 $"{c.Metric} ({F(c.Spearman, "F2")}, p = {F(c.SpearmanP, "G2")}{(c.SpearmanP < 0.05 ? ", below 0.05" : ", not below 0.05")})";
             var strong = auc.Where(c => Math.Abs(c.Spearman) >= 0.8).Select(Described).ToArray();
             var weak = auc.Where(c => Math.Abs(c.Spearman) < 0.8).Select(Described).ToArray();
-            md.Append($"in {g.Key}, |Spearman| >= 0.8 with the AUC for {(strong.Length > 0 ? string.Join(", ", strong) : "no metric")}");
-            md.Append(weak.Length > 0 ? $"; weaker for {string.Join(", ", weak)}. " : ". ");
+            md.Append($"- **{g.Key}**: |Spearman| >= 0.8 with the AUC for {(strong.Length > 0 ? string.Join(", ", strong) : "no metric")}");
+            md.AppendLine(weak.Length > 0 ? $"; weaker for {string.Join(", ", weak)}." : ".");
         }
         return md.ToString().TrimEnd();
     }
