@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using HilBench.Bnn.Data;
 using HilBench.Bnn.Kernels;
 using HilBench.Bnn.Tensors;
 
@@ -26,6 +27,28 @@ public static class CliOptions
         Description = "IDX data set directory holding t10k-images/labels (default: the vendored datasets/fashion-mnist)",
         HelpName = "DIR",
     };
+
+    public const string TestSplit = "test", TrainSplit = "train";
+
+    /// <summary>Which split of the data set the neuron importances are measured on (--importance-split).</summary>
+    public static Option<string> ImportanceSplit() => new Option<string>("--importance-split")
+    {
+        Description = "split the importances are measured on: test (the first --importance-images test images) or train (the first --importance-images training images; needs the data set's train files)",
+        HelpName = "test|train",
+        DefaultValueFactory = _ => TestSplit,
+    }.AcceptOnlyFromAmong(TestSplit, TrainSplit);
+
+    /// <summary>
+    /// The images the importances are measured on: the first <paramref name="count"/> of <paramref name="test"/>, or of the
+    /// training split of the data set in <paramref name="datasetPath"/> (which must have the test images' shape).
+    /// </summary>
+    public static ImageSet ImportanceImages(string split, string datasetPath, ImageSet test, int count)
+    {
+        var source = split == TrainSplit ? IdxDataset.Load(datasetPath).Train : test;
+        if (source.Shape != test.Shape)
+            throw new CliException($"the training images in {datasetPath} are {source.Shape}, the test images {test.Shape}; use --importance-split test or repair the data set");
+        return count < source.Count ? source.Take(count) : source;
+    }
 
     public static Option<bool> Json(string what = "the result") => new("--json")
     {

@@ -46,6 +46,44 @@ public sealed class StudyCommandTests
     }
 
     [Test]
+    public void Metrics_ImportancesOnTrainingImages()
+    {
+        string data = TinyDataset.Create(_dir.File("split-data"));
+        string model = Repository.File("models", "fmnist-mlp-bft0.hbnn");
+        string[] Args(string split) => ["metrics", "--model", model, "--dataset", data, "--images", "100", "--importance-images", "300", "--importance-split", split, "--json"];
+        var onTrain = Cli.Ok(Args("train")).Json();
+        var onTest = Cli.Ok(Args("test")).Json();
+        Assert.That(onTrain.GetProperty("importance_split").GetString(), Is.EqualTo("train"));
+        Assert.That(onTrain.GetProperty("importance_images").GetInt32(), Is.EqualTo(300), "training images are not capped by --images");
+        Assert.That(onTest.GetProperty("importance_images").GetInt32(), Is.EqualTo(100), "test images are at most --images");
+        double Variance(JsonElement json) => json.GetProperty("layers")[1].GetProperty("in_variance").GetDouble();
+        Assert.That(Variance(onTrain), Is.Not.EqualTo(Variance(onTest)));
+        Assert.That(onTrain.GetProperty("layers")[1].GetProperty("nl_mean").GetDouble(), Is.EqualTo(onTest.GetProperty("layers")[1].GetProperty("nl_mean").GetDouble()),
+            "the margins stay on the test images");
+
+        string testOnly = _dir.File("split-test-only");
+        Directory.CreateDirectory(testOnly);
+        foreach (string f in Directory.GetFiles(data, "t10k-*")) File.Copy(f, Path.Combine(testOnly, Path.GetFileName(f)), overwrite: true);
+        var missing = Cli.Run("metrics", "--model", model, "--dataset", testOnly, "--importance-split", "train");
+        Assert.That(missing.ExitCode, Is.EqualTo(1), missing.ToString);
+        Assert.That(missing.Stderr, Does.Contain("train"), missing.ToString);
+        Assert.That(Cli.Run("metrics", "--model", model, "--importance-split", "validation").ExitCode, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Experiment_ImportancesOnTrainingImagesAreMeasuredAndKeptApart()
+    {
+        string data = TinyDataset.Create(_dir.File("split-study-data"));
+        string model = Repository.File("models", "fmnist-mlp-bft0.hbnn");
+        string outDir = _dir.File("split-study");
+        var onTrain = Quick(model, outDir, "--dataset", data, "--importance-split", "train");
+        Cli.Ok(onTrain);
+        Assert.That(File.ReadAllText(Path.Combine(outDir, "report.md")), Does.Contain("importances on 50 training images"));
+        Assert.That(Reused(onTrain), Is.EqualTo(1));
+        Assert.That(Reused(Quick(model, outDir, "--dataset", data)), Is.Zero, "importances on test images are another measurement");
+    }
+
+    [Test]
     public void Metrics_TextTable()
     {
         var run = Cli.Ok("metrics", "--model", Repository.File("models", "fmnist-mlp-bft10.hbnn"), "--images", "200", "--importance-images", "100");

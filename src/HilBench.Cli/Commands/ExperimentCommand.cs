@@ -33,7 +33,8 @@ public static class ExperimentCommand
         var trials = CliOptions.Integer("--trials", "seeded error patterns per BER", 5, 1);
         var seed = CliOptions.Integer("--seed", "seed of the error patterns and of the first chip", 1, int.MinValue);
         var images = CliOptions.Integer("--images", "test images to evaluate on (the first N)", 10_000, 1);
-        var importanceImages = CliOptions.Integer("--importance-images", "test images for the neuron importances (the first N)", 2_000, 1);
+        var importanceImages = CliOptions.Integer("--importance-images", "images for the neuron importances (the first N of --importance-split; with test, at most --images)", 2_000, 1);
+        var importanceSplit = CliOptions.ImportanceSplit();
         var predictionBer = CliOptions.Probability("--prediction-ber", "BER at which each layer's flip fraction is predicted and measured (default 0.05)");
         var profile = new Option<string?>("--profile") { Description = $"device profile for the accuracy-vs-energy sweep (default {DefaultProfile} when it exists; 'none' to skip)", HelpName = "FILE" };
         var voltages = new Option<string>("--voltages") { Description = "supply voltages of the sweep: START:STOP:STEP or a list", HelpName = "RANGE", DefaultValueFactory = _ => "0.60:0.54:0.02" }
@@ -46,7 +47,7 @@ public static class ExperimentCommand
         var board = new BoardOptions();
         var command = new Command("experiment", "The bit-error-tolerance study on a set of models: metrics, tolerance, predictions, correlations, energy, plots and a report.")
         {
-            models, dataset, bers, trials, seed, images, importanceImages, predictionBer, profile, voltages, op, chips, threads, output, json,
+            models, dataset, bers, trials, seed, images, importanceImages, importanceSplit, predictionBer, profile, voltages, op, chips, threads, output, json,
         };
         foreach (var o in board.All) command.Options.Add(o);
         command.Validators.Add(r =>
@@ -65,7 +66,8 @@ public static class ExperimentCommand
             bool sweep = profilePath is not null || onBoard is not null;
             var settings = new ExperimentSettings(ParseBers(r.GetRequiredValue(bers)), r.GetValue(trials), r.GetValue(seed), r.GetValue(images),
                 r.GetValue(importanceImages), r.GetValue(predictionBer) ?? 0.05, profilePath is null ? null : Path.GetFullPath(profilePath), r.GetValue(op),
-                sweep ? SweepCommand.ParseVoltages(r.GetRequiredValue(voltages)) : [], r.GetValue(chips), onBoard?.Board.Firmware);
+                sweep ? SweepCommand.ParseVoltages(r.GetRequiredValue(voltages)) : [], r.GetValue(chips), onBoard?.Board.Firmware,
+                ImportanceSplit: r.GetRequiredValue(importanceSplit));
             return Execute(context, ResolveModels(r.GetRequiredValue(models)), r.GetValue(dataset), settings, onBoard, r.GetValue(threads), r.GetRequiredValue(output), r.GetValue(json));
         }));
         return command;
@@ -119,6 +121,8 @@ public static class ExperimentCommand
             foreach (double v in settings.Voltages) sweep.Check(sweep.Point with { Voltage = v });
         string datasetPath = Path.GetFullPath(datasetDir ?? IdxDataset.DefaultDirectory());
         var test = IdxDataset.LoadTest(datasetPath);
+        var data = settings.Images < test.Count ? test.Take(settings.Images) : test;
+        var importanceData = CliOptions.ImportanceImages(settings.ImportanceSplit, datasetPath, data, settings.ImportanceImages);
         settings = settings with
         {
             Dataset = datasetPath,
@@ -151,7 +155,7 @@ public static class ExperimentCommand
                         advance($"{model.Name} (kept from an earlier run)");
                         continue;
                     }
-                    var result = ExperimentRunner.Run(model, test, settings, sweep, threads, status, cancel.Token);
+                    var result = ExperimentRunner.Run(model, data, importanceData, settings, sweep, threads, status, cancel.Token);
                     OutputFiles.WriteText(saved, w => w.Write(JsonSerializer.Serialize(result, StudyReport.Json)));
                     results.Add(result);
                     if (!json && !context.Interactive)

@@ -21,14 +21,15 @@ public static class MetricsCommand
         var model = CliOptions.Model("model file (.hbnn)");
         var dataset = CliOptions.Dataset();
         var images = CliOptions.Integer("--images", "test images for the margins (the first N)", 10_000, 1);
-        var importanceImages = CliOptions.Integer("--importance-images", "test images for the importances (the first N)", 10_000, 1);
+        var importanceImages = CliOptions.Integer("--importance-images", "images for the importances (the first N of --importance-split; with test, at most --images)", 10_000, 1);
+        var importanceSplit = CliOptions.ImportanceSplit();
         var threads = CliOptions.Threads("threads (0 = all cores)");
         var json = CliOptions.Json();
         var memory = new MemoryOptions();
         var seed = CliOptions.Integer("--seed", "with a memory: seed of the error pattern or the chip", 1, int.MinValue);
         var command = new Command("metrics", "Neuron-level margins (NL) and neuron-importance variance (IN) of every hidden layer of a model, optionally as read back from a memory.")
         {
-            model, dataset, images, importanceImages, threads, json, seed,
+            model, dataset, images, importanceImages, importanceSplit, threads, json, seed,
         };
         foreach (var o in memory.All()) command.Options.Add(o);
         command.Validators.Add(r => memory.Validate(r, required: false));
@@ -44,16 +45,18 @@ public static class MetricsCommand
                     m = readout.Image.ToModel(m);
                     readFrom = $"{errors.Description}: {readout.Faults.Count:N0} wrong bits";
                 }
-            var test = IdxDataset.LoadTest(Path.GetFullPath(r.GetValue(dataset) ?? IdxDataset.DefaultDirectory()));
+            string datasetPath = Path.GetFullPath(r.GetValue(dataset) ?? IdxDataset.DefaultDirectory());
+            var test = IdxDataset.LoadTest(datasetPath);
             if (m.InputShape != test.Shape) throw new CliException($"the model {path} expects {m.InputShape} images but the data set has {test.Shape}");
             int n = Math.Min(r.GetValue(images), test.Count), threadCount = CliOptions.ResolveThreads(r.GetValue(threads));
             var data = test.Take(n);
-            var importanceData = test.Take(Math.Min(r.GetValue(importanceImages), n));
+            string split = r.GetRequiredValue(importanceSplit);
+            var importanceData = CliOptions.ImportanceImages(split, datasetPath, data, r.GetValue(importanceImages));
             var rows = context.WithStatus(r.GetValue(json), "Margins", status =>
             {
                 var captured = new InferenceEngine(m).Run(data.Pixels, data.Count, threadCount, captureLayers: true);
                 var margins = NeuronLevelMetric.Compute(m, captured, data, threads: threadCount);
-                var importanceCapture = importanceData.Count == data.Count ? captured
+                var importanceCapture = importanceData == data ? captured
                     : new InferenceEngine(m).Run(importanceData.Pixels, importanceData.Count, threadCount, captureLayers: true);
                 return margins.Select(l =>
                 {
@@ -69,6 +72,7 @@ public static class MetricsCommand
                     ["memory"] = readFrom,
                     ["images"] = n,
                     ["importance_images"] = importanceData.Count,
+                    ["importance_split"] = split,
                     ["layers"] = new JsonArray(rows.Select(x => (JsonNode?)new JsonObject
                     {
                         ["block"] = x.Margins.Block,
@@ -95,7 +99,7 @@ public static class MetricsCommand
             }
             context.Out.WriteLine($"model     {Formatting.DisplayPath(path)} ({Formatting.ShortArchitecture(m)})");
             if (readFrom is not null) context.Out.WriteLine($"memory    {readFrom}");
-            context.Out.WriteLine($"images    {n:N0} for margins, {importanceData.Count:N0} for importances");
+            context.Out.WriteLine($"images    {n:N0} for margins, {importanceData.Count:N0} for importances{(split == CliOptions.TrainSplit ? " (training images)" : "")}");
             context.Out.Flush();
             var table = Formatting.Table(">block", ">neurons", ">fan-in", ">NL mean", ">median", ">5% quantile", ">flips to change", ">IN variance", ">corrected", ">IN cv", ">mean importance");
             foreach (var (l, i) in rows)

@@ -7,7 +7,7 @@ namespace HilBench.Cli.Experiment;
 /// </summary>
 public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int Images, int ImportanceImages, double PredictionBer,
     string? Profile, string? BaseOp, double[] Voltages, int Chips, string? Board = null,
-    string? Dataset = null, string? DatasetHash = null, string? ProfileHash = null)
+    string? Dataset = null, string? DatasetHash = null, string? ProfileHash = null, string ImportanceSplit = "test")
 {
     /// <summary>What the operating-point sweep runs on, for reports: the profile's file name or the board's firmware.</summary>
     public string? SweepMemory => Board is { } b ? $"board {b}" : Profile is { } p ? Path.GetFileName(p) : null;
@@ -34,7 +34,7 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
     public string Key() => string.Join("|", ResultVersion, string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
         Trials, Seed, Images, ImportanceImages, PredictionBer.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         Profile ?? "", ProfileHash ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), Chips, Board ?? "",
-        Dataset ?? "", DatasetHash ?? "");
+        Dataset ?? "", DatasetHash ?? "") + (ImportanceSplit == "test" ? "" : $"|importances on {ImportanceSplit}");
 }
 
 /// <summary>

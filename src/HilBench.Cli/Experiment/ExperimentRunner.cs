@@ -39,7 +39,11 @@ public static class ExperimentRunner
         return new StudyModel(Path.GetFullPath(path), name, model, ContentHash.OfFile(path));
     }
 
-    public static ModelResult Run(StudyModel study, ImageSet test, ExperimentSettings settings, MemoryErrors? sweep, int threads,
+    /// <summary>
+    /// Measures one model on <paramref name="data"/> (the test images), with the importances on <paramref name="importanceData"/>
+    /// (<paramref name="data"/> itself, a part of it, or training images).
+    /// </summary>
+    public static ModelResult Run(StudyModel study, ImageSet data, ImageSet importanceData, ExperimentSettings settings, MemoryErrors? sweep, int threads,
         Action<string> status, CancellationToken cancel)
     {
         var watch = Stopwatch.StartNew();
@@ -52,7 +56,6 @@ public static class ExperimentRunner
             return result;
         }
         var (model, name) = (study.Model, study.Name);
-        var data = settings.Images < test.Count ? test.Take(settings.Images) : test;
 
         status($"{name}: clean pass and activations");
         var captured = Timed("clean pass", () => new InferenceEngine(model).Run(data.Pixels, data.Count, threads, captureLayers: true));
@@ -60,7 +63,6 @@ public static class ExperimentRunner
 
         status($"{name}: margins");
         var margins = Timed("margins", () => NeuronLevelMetric.Compute(model, captured, data, threads: threads));
-        var importanceData = settings.ImportanceImages < data.Count ? data.Take(settings.ImportanceImages) : data;
         var importanceCapture = importanceData == data ? captured : new InferenceEngine(model).Run(importanceData.Pixels, importanceData.Count, threads, captureLayers: true);
         var flipData = data.Count > FlipImages ? data.Take(FlipImages) : data;
         var flipCapture = new InferenceEngine(model).Run(flipData.Pixels, flipData.Count, threads, captureLayers: true);
