@@ -80,6 +80,12 @@ public sealed class StudyCommandTests
         Cli.Ok(onTrain);
         Assert.That(File.ReadAllText(Path.Combine(outDir, "report.md")), Does.Contain("importances on 50 training images"));
         Assert.That(Reused(onTrain), Is.EqualTo(1));
+        // Other training images (the first 600 mirrored left-right), same test images: the importances are measured again.
+        var train = HilBench.Bnn.Data.IdxDataset.Load(data).Train;
+        var pixels = (byte[])train.Pixels.Clone();
+        for (int i = 0; i < train.Count * 28; i++) Array.Reverse(pixels, i * 28, 28);
+        HilBench.Bnn.Data.IdxFile.Write(Path.Combine(data, "train-images-idx3-ubyte"), [train.Count, 28, 28], pixels, gzip: false);
+        Assert.That(Reused(onTrain), Is.Zero, "the training images changed");
         Assert.That(Reused(Quick(model, outDir, "--dataset", data)), Is.Zero, "importances on test images are another measurement");
     }
 

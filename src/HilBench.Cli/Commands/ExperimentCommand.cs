@@ -128,6 +128,7 @@ public static class ExperimentCommand
             Dataset = datasetPath,
             DatasetHash = ContentHash.Of(test),
             ProfileHash = settings.Profile is { } profilePath ? ContentHash.OfFile(profilePath) : null,
+            ImportanceHash = settings.ImportanceSplit == CliOptions.TestSplit ? null : ContentHash.Of(importanceData),
         };
         // Every model is loaded and checked before any is measured: a bad one is refused now, not after hours.
         var names = DisplayNames(files);

@@ -3,11 +3,12 @@ namespace HilBench.Cli.Experiment;
 /// <summary>
 /// What decides an experiment's numbers; a model result computed under other settings is not reused. <see cref="Dataset"/> and
 /// <see cref="DatasetHash"/> name the test images (directory, and a hash of the images and labels); <see cref="ProfileHash"/> is a
-/// hash of the profile file's bytes, so an edited profile at the same path is measured anew.
+/// hash of the profile file's bytes, so an edited profile at the same path is measured anew. Importances measured on training images
+/// (<see cref="ImportanceSplit"/>) carry a hash of those images, <see cref="ImportanceHash"/>.
 /// </summary>
 public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int Images, int ImportanceImages, double PredictionBer,
     string? Profile, string? BaseOp, double[] Voltages, int Chips, string? Board = null,
-    string? Dataset = null, string? DatasetHash = null, string? ProfileHash = null, string ImportanceSplit = "test")
+    string? Dataset = null, string? DatasetHash = null, string? ProfileHash = null, string ImportanceSplit = CliOptions.TestSplit, string? ImportanceHash = null)
 {
     /// <summary>What the operating-point sweep runs on, for reports: the profile's file name or the board's firmware.</summary>
     public string? SweepMemory => Board is { } b ? $"board {b}" : Profile is { } p ? Path.GetFileName(p) : null;
@@ -34,7 +35,7 @@ public sealed record ExperimentSettings(double[] Bers, int Trials, int Seed, int
     public string Key() => string.Join("|", ResultVersion, string.Join(",", Bers.Select(b => b.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
         Trials, Seed, Images, ImportanceImages, PredictionBer.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         Profile ?? "", ProfileHash ?? "", BaseOp ?? "", string.Join(",", Voltages.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), Chips, Board ?? "",
-        Dataset ?? "", DatasetHash ?? "") + (ImportanceSplit == "test" ? "" : $"|importances on {ImportanceSplit}");
+        Dataset ?? "", DatasetHash ?? "") + (ImportanceSplit == CliOptions.TestSplit ? "" : $"|importances on {ImportanceSplit} {ImportanceHash}");
 }
 
 /// <summary>

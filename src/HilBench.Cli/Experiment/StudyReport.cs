@@ -91,7 +91,7 @@ public static class StudyReport
         var md = new StringBuilder();
         md.AppendLine("# Bit error tolerance study").AppendLine();
         md.AppendLine($"{models.Count} models, {s.Images:N0} test images, weight BERs {string.Join(", ", s.Bers.Select(b => b.ToString("G3", Inv)))} " +
-                      $"with {s.Trials} seeded patterns each (seed {s.Seed}); importances on {s.ImportanceImages:N0} {(s.ImportanceSplit == "test" ? "test" : "training")} images; " +
+                      $"with {s.Trials} seeded patterns each (seed {s.Seed}); importances on {s.ImportanceImages:N0} {(s.ImportanceSplit == CliOptions.TestSplit ? "test" : "training")} images; " +
                       $"flip fractions predicted and measured at BER {s.PredictionBer.ToString("G3", Inv)}" +
                       (s.SweepMemory is { } memory ? $"; operating points of `{memory}` at {string.Join(", ", s.Voltages.Select(v => v.ToString("G4", Inv)))} V, {s.Chips} {(s.Board is null ? "chips" : "reads")} each" : "") +
                       $". Measuring took {models.Sum(m => m.Seconds) / 60:F1} min (this run {seconds / 60:F1} min; models measured by an earlier, interrupted run are kept). " +
