@@ -625,21 +625,26 @@ public sealed class BoardClient : IDisposable
 
     /// <summary>
     /// Remembers when the board booted, in host ticks (<paramref name="now"/> minus the uptime), and says whether
-    /// this uptime shows a later boot than the one remembered: a restart. The u32 uptime wraps every 49.7 days, so
-    /// the wrap count that puts the boot nearest the remembered one is taken. The two clocks differ by the link's
-    /// latency and their drift, hence a tolerance of 1 s plus 0.1 % of the time since the last estimate.
+    /// this uptime shows another boot than the one remembered: a restart. The u32 uptime wraps every 49.7 days, so
+    /// the wrap count taken is the largest whose boot is not before the remembered one (less the tolerance); a boot
+    /// that still differs from the remembered one by more than the tolerance, later or earlier, is another boot.
+    /// The two clocks differ by the link's latency and their drift, hence a tolerance of 1 s plus 0.1 % of the time
+    /// since the last estimate.
     /// </summary>
     internal bool ObserveUptime(uint uptimeMs, long now)
     {
-        const double Wrap = 1L << 32;
-        long uptime = uptimeMs;
+        const long Wrap = 1L << 32;
+        long boot = now - uptimeMs;
         bool restarted = false;
         if (_bootTicks is { } known)
         {
-            uptime += (long)Math.Max(0, Math.Round((now - known - uptimeMs) / Wrap)) << 32;
-            restarted = now - uptime > known + 1000 + (now - _bootSeenTicks) / 1000;
+            long tolerance = 1000 + (now - _bootSeenTicks) / 1000;
+            // Every wrap moves the boot 49.7 days earlier: as many as keep it at or after the remembered one.
+            long wraps = Math.Max(0, (boot - (known - tolerance)) / Wrap);
+            boot -= wraps * Wrap;
+            restarted = Math.Abs(boot - known) > tolerance;
         }
-        _bootTicks = now - uptime;
+        _bootTicks = boot;
         _bootSeenTicks = now;
         return restarted;
     }

@@ -294,6 +294,30 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ARestartIsToldOfABoardFirstSeenAfterHalfTheUptimeWrap()
+    {
+        const long day = 86_400_000, t0 = 10_000_000_000;
+        // First seen 30 days after it booted: more than half of the 49.7-day wrap.
+        Assert.That(_client.ObserveUptime((uint)(30 * day), t0), Is.False);
+        Assert.That(_client.ObserveUptime((uint)(30 * day + 3_600_000), t0 + 3_600_000), Is.False, "an hour later, the same boot");
+        Assert.That(_client.ObserveUptime(5_000, t0 + 7_200_000), Is.True, "up for 5 s where 30 days were due: a restart");
+        Assert.That(_client.ObserveUptime(65_000, t0 + 7_260_000), Is.False, "the new boot is remembered");
+        // 20 days on, still the same boot (no wrap yet); then 49.7 days after that boot, the counter wraps.
+        Assert.That(_client.ObserveUptime((uint)(20 * day + 5_000), t0 + 7_200_000 + 20 * day), Is.False);
+        long wrapped = t0 + 7_195_000 + (1L << 32) + 60_000;
+        Assert.That(_client.ObserveUptime(60_000, wrapped), Is.False, "the wrap of the same boot is not a restart");
+        Assert.That(_client.ObserveUptime(10_000, wrapped + 10_000), Is.True, "10 s of uptime 70 s after the wrap: a restart");
+    }
+
+    [Test]
+    public void AnUptimeLongerThanTheKnownBootAllowsIsAnotherBoot()
+    {
+        const long t0 = 10_000_000_000;
+        Assert.That(_client.ObserveUptime(60_000, t0), Is.False);
+        Assert.That(_client.ObserveUptime(3_600_000, t0 + 1000), Is.True, "up for an hour, a second after it was up for a minute: not the board that was seen");
+    }
+
+    [Test]
     public void HostFloorRefusesBeforeSending()
     {
         using var client = Clients.Connect(_board, Clients.Fast(floorMv: 600));
