@@ -234,9 +234,16 @@ public sealed class BoardClient : IDisposable
 
     public Telemetry GetTelemetry(CancellationToken cancel = default)
     {
-        var telemetry = Telemetry.Parse(Expect(Command.GetTelemetry, [], "GET_TELEMETRY", cancel).Span);
-        lock (_gate) Observe(telemetry); // the lease keeper observes too
-        return telemetry;
+        _ = Board;
+        lock (_gate)
+        {
+            // Observed in the same locked exchange: a lease renewal in between would otherwise be overwritten by older telemetry.
+            var reply = Exchange(Command.GetTelemetry, [], "GET_TELEMETRY", TimeSpan.Zero, cancel, mayReconnect: true);
+            ThrowIfError(reply, "GET_TELEMETRY");
+            var telemetry = Telemetry.Parse(reply.Payload.Span);
+            Observe(telemetry);
+            return telemetry;
+        }
     }
 
     /// <summary>Writes <paramref name="data"/> from byte <paramref name="address"/>, one WRITE per 4092 bytes (or what the board's max payload allows).</summary>
@@ -396,7 +403,7 @@ public sealed class BoardClient : IDisposable
             {
                 try
                 {
-                    CheckBoardKeptItsState(what, alreadyRun: true, cancel);
+                    CheckBoardKeptItsState(what, alreadyRun: true, "GET_TELEMETRY after resends that outlasted the lease", cancel);
                 }
                 catch (BoardStateLostException e)
                 {
@@ -414,7 +421,7 @@ public sealed class BoardClient : IDisposable
             _transport.Reopen();
             _decoder.Clear();
             HelloLocked(cancel, mayReconnect: false);
-            CheckBoardKeptItsState(what, alreadyRun: false, cancel);
+            CheckBoardKeptItsState(what, alreadyRun: false, "GET_TELEMETRY after reconnecting", cancel);
             var second = Attempt(command, payload, extraTimeout, cancel);
             if (second.Reply is { } again) return again;
             reopened = $"after reopening the port and HELLO, request {second.RequestId} failed the same way ({second.Failure})";
@@ -441,11 +448,11 @@ public sealed class BoardClient : IDisposable
     /// the board's and <see cref="BoardStateLostException"/> says what to redo. Also after resends that outlasted the
     /// lease (<paramref name="alreadyRun"/>): then the request's reply is discarded. Caller holds the gate.
     /// </summary>
-    private void CheckBoardKeptItsState(string what, bool alreadyRun, CancellationToken cancel)
+    private void CheckBoardKeptItsState(string what, bool alreadyRun, string check, CancellationToken cancel)
     {
         var outcome = Attempt(Command.GetTelemetry, [], TimeSpan.Zero, cancel);
         if (outcome.Reply is not { } reply) throw Lost(Command.GetTelemetry, outcome, null);
-        ThrowIfError(reply, "GET_TELEMETRY after reconnecting");
+        ThrowIfError(reply, check);
         var telemetry = Telemetry.Parse(reply.Payload.Span);
         LastTelemetry = telemetry;
         bool restarted = ObserveUptime(telemetry.UptimeMs, Environment.TickCount64);

@@ -280,6 +280,21 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ARefusedTelemetryCheckAfterResendsIsNamedForTheResends()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        using var client = Clients.Connect(board);
+        client.Write(0, new byte[16]);
+        client.SetOperatingPoint(600);
+        board.Executing = command => { if (command == Command.Compare) board.Refuse = (Command.GetTelemetry, Status.Internal); };
+        board.UnplugFor(TimeSpan.FromMilliseconds(600)); // the resend gets through after the lease ran out, so telemetry is checked
+        var e = Assert.Throws<BoardStatusException>(() => client.CompareWritten(0, 16));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.Contain("GET_TELEMETRY after resends").And.Not.Contain("reconnecting"));
+        Assert.That(client.Statistics.Reconnects, Is.Zero);
+    }
+
+    [Test]
     public void ARestartIsToldFromTheUptimeAcrossItsU32Wrap()
     {
         const long t0 = 10_000_000_000;
