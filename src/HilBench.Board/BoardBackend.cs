@@ -112,7 +112,9 @@ public sealed class BoardBackend : IMemoryBackend
             try
             {
                 // Telemetry first, so the client knows when the board booted and a restart before the first load shows.
-                Client.GetTelemetry(cancel);
+                // A restart seen now costs nothing: the image is written next.
+                try { Client.GetTelemetry(cancel); }
+                catch (MemoryBackendException e) when (e.InnerException is BoardStateLostException { MemoryLost: true }) { }
                 Client.Write(address, bytes, cancel);
             }
             catch (BoardException e)
@@ -163,8 +165,9 @@ public sealed class BoardBackend : IMemoryBackend
             }
             catch (MemoryBackendException e)
             {
-                // The client already retried and reopened the port; the board's lease takes it back to nominal.
-                linkLost = true;
+                // A lost link: the client already retried and reopened the port, and the board's lease takes it back to
+                // nominal. A board that lost its point or restarted still answers, and may have been set again since.
+                linkLost = e.InnerException is not BoardStateLostException;
                 ForgetIfWiped(e);
                 throw;
             }

@@ -16,6 +16,9 @@ namespace HilBench.Board;
 /// <para>
 /// Failures: a lost link is a <see cref="MemoryBackendException"/> with Retryable = true naming the port and the
 /// request (with an inner <see cref="BoardStateLostException"/> when the reopened board lost its point or its memory);
+/// a restart that GET_TELEMETRY shows with the link left open (a watchdog, a brown-out, a USB-UART bridge of its own)
+/// is a retryable <see cref="MemoryBackendException"/> with an inner <see cref="BoardStateLostException"/> too, and one a
+/// lease renewal saw is reported by the next request, which is not sent;
 /// an error status is a <see cref="BoardStatusException"/>; a malformed reply a
 /// <see cref="BoardProtocolException"/>; a point the board cannot take an <see cref="OperatingPointException"/>.
 /// </para>
@@ -39,6 +42,7 @@ public sealed class BoardClient : IDisposable
     private long _bootSeenTicks;
     private uint _leaseMs;
     private volatile bool _awayFromNominal;
+    private string? _restartUnreported; // a restart seen where no caller could be told (a lease renewal): the next request reports it
     private volatile bool _disposed;
     private long _bytesSent, _bytesReceived, _requests, _framesSent, _retries, _timeouts, _damaged, _stale, _reconnects, _renewals;
 
@@ -237,11 +241,15 @@ public sealed class BoardClient : IDisposable
         _ = Board;
         lock (_gate)
         {
+            ThrowIfRestartUnreported("GET_TELEMETRY");
             // Observed in the same locked exchange: a lease renewal in between would otherwise be overwritten by older telemetry.
             var reply = Exchange(Command.GetTelemetry, [], "GET_TELEMETRY", TimeSpan.Zero, cancel, mayReconnect: true);
             ThrowIfError(reply, "GET_TELEMETRY");
             var telemetry = Telemetry.Parse(reply.Payload.Span);
-            Observe(telemetry);
+            if (Observe(telemetry))
+                throw StateLost(new BoardStateLostException($"board on {Port} restarted while the link stayed open (its uptime is {telemetry.UptimeMs} ms, less than since it was last seen): " +
+                                                            "the contents of its memory were lost, so what was read from it since its last telemetry cannot be trusted; " +
+                                                            "write the data again (Store, or FILL the pattern) and measure again", memoryLost: true));
             return telemetry;
         }
     }
@@ -382,7 +390,11 @@ public sealed class BoardClient : IDisposable
     {
         _ = Board;
         Frame reply;
-        lock (_gate) reply = Exchange(command, payload, what, extraTimeout, cancel, mayReconnect: true);
+        lock (_gate)
+        {
+            ThrowIfRestartUnreported(what);
+            reply = Exchange(command, payload, what, extraTimeout, cancel, mayReconnect: true);
+        }
         ThrowIfError(reply, what);
         return reply.Payload;
     }
@@ -407,7 +419,7 @@ public sealed class BoardClient : IDisposable
                 }
                 catch (BoardStateLostException e)
                 {
-                    throw new MemoryBackendException(e.Message, retryable: true, e);
+                    throw StateLost(e);
                 }
             }
             return reply;
@@ -436,7 +448,7 @@ public sealed class BoardClient : IDisposable
         }
         catch (BoardStateLostException e)
         {
-            throw new MemoryBackendException(e.Message, retryable: true, e);
+            throw StateLost(e);
         }
         throw Lost(command, first, reopened);
     }
@@ -462,14 +474,14 @@ public sealed class BoardClient : IDisposable
                          (telemetry.SetVoltageMv != p.VoltageMv || ResolvedTrcd(telemetry.TrcdTenPs) != ResolvedTrcd(p.TrcdTenPs));
         if (!restarted && !pointLost) return;
 
-        // An expiry and a restart both restore the nominal temperature.
-        var now = new BoardOperatingPoint(telemetry.SetVoltageMv, telemetry.TrcdTenPs);
-        AppliedPoint = now;
-        _awayFromNominal = !IsNominal(now);
+        TakeBoardsPoint(telemetry);
         string request = alreadyRun ? $"the reply to {what} was discarded" : $"{what} was not repeated";
         if (restarted)
+        {
+            _restartUnreported = null; // reported now
             throw new BoardStateLostException($"board on {Port} restarted while the link was down (uptime {telemetry.UptimeMs} ms): the contents of its memory were lost, " +
                                               $"so {request}; write the data again (Store, or FILL the pattern) and measure again", memoryLost: true);
+        }
         throw new BoardStateLostException($"board on {Port} lost its operating point while the link was down (the host had set {set}, the board is at {telemetry.SetVoltageMv} mV; " +
                                           $"its lease of {_leaseMs} ms probably ran out), so {request}; the point must be measured again", memoryLost: false);
     }
@@ -623,12 +635,36 @@ public sealed class BoardClient : IDisposable
                (p.TemperatureDeciC == BoardOperatingPoint.NominalTemperature || p.TemperatureDeciC == b.TemperatureNominal);
     }
 
-    private void Observe(Telemetry telemetry)
+    /// <summary>Takes in telemetry (the caller holds the gate); true when it shows a restart, after which the client knows the board's point.</summary>
+    private bool Observe(Telemetry telemetry)
     {
         LastTelemetry = telemetry;
         if (telemetry.LeaseExpired && telemetry.SetVoltageMv == _board?.VoltageNominalMv) _awayFromNominal = false;
-        ObserveUptime(telemetry.UptimeMs, Environment.TickCount64);
+        if (!ObserveUptime(telemetry.UptimeMs, Environment.TickCount64)) return false;
+        TakeBoardsPoint(telemetry);
+        return true;
     }
+
+    /// <summary>After the board lost the point the host set (an expiry, a restart): the client's state becomes the board's.</summary>
+    private void TakeBoardsPoint(Telemetry telemetry)
+    {
+        // An expiry and a restart both restore the nominal temperature.
+        var now = new BoardOperatingPoint(telemetry.SetVoltageMv, telemetry.TrcdTenPs);
+        AppliedPoint = now;
+        _awayFromNominal = !IsNominal(now);
+    }
+
+    /// <summary>A restart seen by a lease renewal is reported by the next request, which is not sent. Caller holds the gate.</summary>
+    private void ThrowIfRestartUnreported(string what)
+    {
+        if (_restartUnreported is not { } seen) return;
+        _restartUnreported = null;
+        throw StateLost(new BoardStateLostException($"board on {Port} restarted ({seen}): the contents of its memory were lost, so {what} was not sent; " +
+                                                    "write the data again (Store, or FILL the pattern) and measure again", memoryLost: true));
+    }
+
+    /// <summary>The board lost state the host relied on: a retryable failure, with what was lost inside.</summary>
+    private static MemoryBackendException StateLost(BoardStateLostException e) => new(e.Message, retryable: true, e);
 
     /// <summary>
     /// Remembers when the board booted, in host ticks (<paramref name="now"/> minus the uptime), and says whether
@@ -706,7 +742,9 @@ public sealed class BoardClient : IDisposable
                 if (_disposed) return;
                 var reply = Exchange(Command.GetTelemetry, [], "GET_TELEMETRY", TimeSpan.Zero, CancellationToken.None, mayReconnect: false);
                 ThrowIfError(reply, "GET_TELEMETRY (lease renewal)");
-                Observe(Telemetry.Parse(reply.Payload.Span));
+                var telemetry = Telemetry.Parse(reply.Payload.Span);
+                if (Observe(telemetry))
+                    _restartUnreported = $"a lease renewal found its uptime at {telemetry.UptimeMs} ms, less than since it was last seen";
                 _renewals++;
                 LeaseKeeperError = null;
             }

@@ -21,9 +21,15 @@ public sealed record ScanPoint(OperatingPoint Point, BoardOperatingPoint Applied
 /// </summary>
 public static class PatternScan
 {
-    /// <summary>Writes the pattern over the range (once; a destructive board gets it again after every point).</summary>
+    /// <summary>
+    /// Writes the pattern over the range (once; a destructive board gets it again after every point). Telemetry comes
+    /// first, so the client knows when the board booted and a restart before the first point shows in its telemetry.
+    /// </summary>
     public static void Prepare(BoardClient client, long address, long length, byte[] pattern, CancellationToken cancel = default)
     {
+        // A restart seen now costs nothing: the pattern is written next.
+        try { client.GetTelemetry(cancel); }
+        catch (MemoryBackendException e) when (e.InnerException is BoardStateLostException { MemoryLost: true }) { }
         client.RestoreNominal(cancel);
         client.Fill(address, length, pattern, cancel);
     }
@@ -50,9 +56,11 @@ public static class PatternScan
             telemetry = client.GetTelemetry(cancel);
             measured = true;
         }
-        catch (MemoryBackendException)
+        catch (MemoryBackendException e)
         {
-            linkLost = true; // the link is gone: the board's lease takes it back to nominal
+            // A lost link: the board's lease takes it back to nominal. A board that lost its point or restarted still
+            // answers, and may have been set again since.
+            linkLost = e.InnerException is not BoardStateLostException;
             throw;
         }
         finally

@@ -209,10 +209,39 @@ public class BoardBackendTests
         Assert.That(e.Retryable, Is.True);
         Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).True);
         Assert.That(e.Message, Does.Contain("restarted").And.Contain("memory were lost").And.Contain("write the data again"));
-        Assert.That(_board.Voltages, Is.EqualTo(new ushort[] { 600, 1000 }), "the SET_OP was not repeated on the restarted board");
+        Assert.That(_board.Voltages.Count(v => v == 600), Is.EqualTo(1), "the SET_OP was not repeated on the restarted board");
+        Assert.That(_board.VoltageMv, Is.EqualTo(1000));
         var again = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))));
         Assert.That(again!.Message, Does.Contain("nothing is stored"));
 
+        backend.Store(_image);
+        Assert.That(backend.Load(new LoadRequest(new OperatingPoint(0.6))).Faults, Is.EqualTo(ExpectedFaults(600, backend.Placement!)));
+    }
+
+    [Test]
+    public void ABoardThatRestartsWithTheLinkLeftOpenIsNotTakenForItsReadout()
+    {
+        using var backend = Backend();
+        backend.Store(_image);
+        // A watchdog reset just before the COMPARE: the port stays open, the memory is wiped.
+        _board.Executing = command => { if (command == Command.Compare) { _board.Executing = null; _board.Restart(dropLink: false); } };
+        var e = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Retryable, Is.True);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).True);
+        Assert.That(backend.Client.Statistics.Reconnects, Is.Zero);
+        Assert.That(Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))))!.Message, Does.Contain("nothing is stored"));
+
+        backend.Store(_image);
+        Assert.That(backend.Load(new LoadRequest(new OperatingPoint(0.6))).Faults, Is.EqualTo(ExpectedFaults(600, backend.Placement!)));
+    }
+
+    [Test]
+    public void AStoreAfterARestartIsNotRefused()
+    {
+        using var backend = Backend();
+        backend.Store(_image);
+        _board.Restart(dropLink: false);
         backend.Store(_image);
         Assert.That(backend.Load(new LoadRequest(new OperatingPoint(0.6))).Faults, Is.EqualTo(ExpectedFaults(600, backend.Placement!)));
     }

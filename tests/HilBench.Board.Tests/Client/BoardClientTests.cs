@@ -333,6 +333,46 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ARestartWithTheLinkLeftOpenIsReportedByTheNextTelemetry()
+    {
+        _client.Write(0, [1, 2, 3]);
+        _client.SetOperatingPoint(600);
+        _client.GetTelemetry();
+        _board.Restart(dropLink: false);
+        var e = Assert.Throws<MemoryBackendException>(() => _client.GetTelemetry());
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Retryable, Is.True);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).True);
+        Assert.That(e.Message, Does.Contain("restarted").And.Contain("link stayed open").And.Contain("write the data again"));
+        Assert.That(_client.Statistics.Reconnects, Is.Zero);
+        Assert.That(_client.AppliedPoint?.VoltageMv, Is.EqualTo((ushort)1000), "the client knows the board is at nominal again");
+        Assert.That(_client.GetTelemetry().SetVoltageMv, Is.EqualTo(1000), "reported once; the new boot is remembered");
+    }
+
+    [Test]
+    public void ARestartSeenByTheLeaseKeeperIsReportedByTheNextRequest()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        using var client = Clients.Connect(board, Clients.Fast(keepLeaseAlive: true));
+        client.Write(0, new byte[16]);
+        client.SetOperatingPoint(600);
+        client.GetTelemetry();
+        board.Restart(dropLink: false);
+        long renewals = client.Statistics.LeaseRenewals;
+        var clock = Stopwatch.StartNew();
+        while (client.Statistics.LeaseRenewals == renewals && clock.Elapsed < TimeSpan.FromSeconds(5)) Thread.Sleep(10);
+        Assert.That(client.Statistics.LeaseRenewals, Is.GreaterThan(renewals), "a renewal saw the restarted board");
+        int compares = board.ExecutedCount(Command.Compare);
+        var e = Assert.Throws<MemoryBackendException>(() => client.CompareWritten(0, 16));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Retryable, Is.True);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).True);
+        Assert.That(e.Message, Does.Contain("lease renewal").And.Contain("COMPARE of 16 bytes at byte 0 was not sent"));
+        Assert.That(board.ExecutedCount(Command.Compare), Is.EqualTo(compares), "not compared against wiped memory");
+        Assert.That(client.CompareWritten(0, 16), Is.Empty, "reported once");
+    }
+
+    [Test]
     public void HostFloorRefusesBeforeSending()
     {
         using var client = Clients.Connect(_board, Clients.Fast(floorMv: 600));

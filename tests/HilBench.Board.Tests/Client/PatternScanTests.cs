@@ -1,6 +1,7 @@
 using HilBench.Board.Protocol;
 using HilBench.Board.Tests.Support;
 using HilBench.Memory;
+using HilBench.Memory.Backends;
 
 namespace HilBench.Board.Tests.Client;
 
@@ -15,7 +16,12 @@ public class PatternScanTests
         using var client = Clients.Connect(board);
         using var cancel = new CancellationTokenSource();
         // Cancelled from inside the exchange, once the COMPARE has been answered.
-        board.Executing = command => { if (command == Command.GetTelemetry) cancel.Cancel(); };
+        bool compared = false;
+        board.Executing = command =>
+        {
+            if (command == Command.Compare) compared = true;
+            else if (command == Command.GetTelemetry && compared) cancel.Cancel();
+        };
         var scans = new List<(ScanPoint Scan, int? Repeat)>();
 
         Assert.Catch<OperationCanceledException>(() =>
@@ -38,5 +44,21 @@ public class PatternScanTests
         board.Executing = command => { if (command == Command.Compare) board.BusyReplies = 100; };
         var e = Assert.Throws<BoardStatusException>(() => PatternScan.Measure(client, new OperatingPoint(0.6), 0, 64, [0xA5]));
         Assert.That(e!.Command, Is.EqualTo(Command.Compare), "the failure that ended the read, not the one after it");
+    }
+
+    [Test]
+    public void ARestartBeforeTheFirstPointIsReported()
+    {
+        using var board = new FakeBoard();
+        using var client = Clients.Connect(board);
+        PatternScan.Prepare(client, 0, 64, [0xA5]);
+        board.Restart(dropLink: false); // the pattern is gone; the wiped memory would read as faults
+        var e = Assert.Throws<MemoryBackendException>(() => PatternScan.Measure(client, new OperatingPoint(0.6), 0, 64, [0xA5]));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).True);
+        Assert.That(board.VoltageMv, Is.EqualTo(1000));
+
+        PatternScan.Prepare(client, 0, 64, [0xA5]);
+        Assert.That(PatternScan.Measure(client, new OperatingPoint(0.6), 0, 64, [0xA5]).Cells, Is.Empty, "filled again, measured again");
     }
 }

@@ -162,12 +162,16 @@ internal sealed class FakeBoard : IDisposable
         lock (_gate) _connection?.Close();
     }
 
-    /// <summary>A power cycle: the connection drops, the memory is wiped, the point, lease and reply cache are as after power-up and the uptime starts again.</summary>
-    public void Restart()
+    /// <summary>
+    /// A power cycle: the memory is wiped, the point, lease and reply cache are as after power-up and the uptime starts
+    /// again. The connection drops, unless <paramref name="dropLink"/> is false: a board behind its own USB-UART bridge
+    /// (a watchdog or brown-out reset) restarts with the port left open.
+    /// </summary>
+    public void Restart(bool dropLink = true)
     {
         lock (_gate)
         {
-            _connection?.Close();
+            if (dropLink) _connection?.Close();
             Array.Clear(Memory);
             Array.Clear(Written);
             VoltageMv = Description.VoltageNominalMv;
