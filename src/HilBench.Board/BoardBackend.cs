@@ -173,7 +173,7 @@ public sealed class BoardBackend : IMemoryBackend
             }
             finally
             {
-                if (!linkLost) Client.RestoreNominalAfterMeasuring(anotherFailureLeaving: !measured);
+                if (!linkLost) RestoreNominal(anotherFailureLeaving: !measured);
             }
             if (Board.Has(BoardCapabilities.Destructive)) Rewrite(differing);
             if (MeasuresEnergy && energyUnavailable is null && _nominalWatts is null) // back at nominal now: once per stored image
@@ -313,6 +313,20 @@ public sealed class BoardBackend : IMemoryBackend
             }
         }
         return cells.ToArray();
+    }
+
+    /// <summary>Back to nominal after a load; a board found restarted on the way has lost the image.</summary>
+    private void RestoreNominal(bool anotherFailureLeaving)
+    {
+        try
+        {
+            Client.RestoreNominalAfterMeasuring(anotherFailureLeaving);
+        }
+        catch (MemoryBackendException e)
+        {
+            ForgetIfWiped(e);
+            throw;
+        }
     }
 
     /// <summary>A board that restarted while the link was down has lost the image: the next Load must not compare against wiped memory.</summary>

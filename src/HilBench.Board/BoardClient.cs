@@ -43,6 +43,7 @@ public sealed class BoardClient : IDisposable
     private uint _leaseMs;
     private volatile bool _awayFromNominal;
     private string? _restartUnreported; // a restart seen where no caller could be told (a lease renewal): the next request reports it
+    private string? _pointLostUnreported; // a lost point seen by a request it does not matter to: the next one it matters to reports it
     private volatile bool _disposed;
     private long _bytesSent, _bytesReceived, _requests, _framesSent, _retries, _timeouts, _damaged, _stale, _reconnects, _renewals;
 
@@ -169,7 +170,8 @@ public sealed class BoardClient : IDisposable
     /// <summary>
     /// Back to nominal after a measurement, whatever ended it: a cancellation does not stop it, and a failure to get
     /// there is reported (as a <see cref="MemoryBackendException"/>) only when <paramref name="anotherFailureLeaving"/>
-    /// is false, so it never hides the failure that ended the measurement. Call it from a finally block.
+    /// is false, so it never hides the failure that ended the measurement; a restart found on the way is then reported
+    /// by the next request instead. Call it from a finally block.
     /// </summary>
     public void RestoreNominalAfterMeasuring(bool anotherFailureLeaving)
     {
@@ -179,7 +181,13 @@ public sealed class BoardClient : IDisposable
         }
         catch (Exception e) when (e is MemoryBackendException or BoardException)
         {
-            if (anotherFailureLeaving) return;
+            if (anotherFailureLeaving)
+            {
+                // Not this caller's to report, but a wiped memory must not go unnoticed: the next request reports it.
+                if (e.InnerException is BoardStateLostException { MemoryLost: true })
+                    lock (_gate) _restartUnreported ??= "seen while returning it to nominal after a failed measurement";
+                return;
+            }
             throw e as MemoryBackendException ??
                   new MemoryBackendException($"could not return board {Board.Firmware} on {Port} to its nominal point ({e.Message}); its lease will, within {LeaseMs} ms", inner: e);
         }
@@ -241,7 +249,7 @@ public sealed class BoardClient : IDisposable
         _ = Board;
         lock (_gate)
         {
-            ThrowIfRestartUnreported("GET_TELEMETRY");
+            ThrowIfStateLostUnreported(Command.GetTelemetry, "GET_TELEMETRY");
             // Observed in the same locked exchange: a lease renewal in between would otherwise be overwritten by older telemetry.
             var reply = Exchange(Command.GetTelemetry, [], "GET_TELEMETRY", TimeSpan.Zero, cancel, mayReconnect: true);
             ThrowIfError(reply, "GET_TELEMETRY");
@@ -392,7 +400,7 @@ public sealed class BoardClient : IDisposable
         Frame reply;
         lock (_gate)
         {
-            ThrowIfRestartUnreported(what);
+            ThrowIfStateLostUnreported(command, what);
             reply = Exchange(command, payload, what, extraTimeout, cancel, mayReconnect: true);
         }
         ThrowIfError(reply, what);
@@ -415,7 +423,7 @@ public sealed class BoardClient : IDisposable
             {
                 try
                 {
-                    CheckBoardKeptItsState(what, alreadyRun: true, "GET_TELEMETRY after resends that outlasted the lease", cancel);
+                    CheckBoardKeptItsState(command, what, alreadyRun: true, "GET_TELEMETRY after resends that outlasted the lease", cancel);
                 }
                 catch (BoardStateLostException e)
                 {
@@ -433,7 +441,7 @@ public sealed class BoardClient : IDisposable
             _transport.Reopen();
             _decoder.Clear();
             HelloLocked(cancel, mayReconnect: false);
-            CheckBoardKeptItsState(what, alreadyRun: false, "GET_TELEMETRY after reconnecting", cancel);
+            CheckBoardKeptItsState(command, what, alreadyRun: false, "GET_TELEMETRY after reconnecting", cancel);
             var second = Attempt(command, payload, extraTimeout, cancel);
             if (second.Reply is { } again) return again;
             reopened = $"after reopening the port and HELLO, request {second.RequestId} failed the same way ({second.Failure})";
@@ -455,12 +463,14 @@ public sealed class BoardClient : IDisposable
 
     /// <summary>
     /// After a reconnect, before the request is sent again: GET_TELEMETRY must show the board as the host left it.
-    /// A board that went back to nominal (its lease ran out while the link was down) or restarted (memory wiped)
-    /// would run the request at the wrong point or on lost data, so it is not sent; the client's state is updated to
-    /// the board's and <see cref="BoardStateLostException"/> says what to redo. Also after resends that outlasted the
-    /// lease (<paramref name="alreadyRun"/>): then the request's reply is discarded. Caller holds the gate.
+    /// A board that restarted (memory wiped) would run any request on lost data, so it is not sent; the client's state
+    /// is updated to the board's and <see cref="BoardStateLostException"/> says what to redo. A board that went back
+    /// to nominal (its lease ran out while the link was down) stops only a request whose result depends on the point
+    /// (<see cref="DependsOnPoint"/>): a SET_OP or RESET is sent, as it sets the point anew, and any other request
+    /// too, the loss then being reported by the next request that depends on the point. Also after resends that
+    /// outlasted the lease (<paramref name="alreadyRun"/>): then the request's reply is discarded. Caller holds the gate.
     /// </summary>
-    private void CheckBoardKeptItsState(string what, bool alreadyRun, string check, CancellationToken cancel)
+    private void CheckBoardKeptItsState(Command command, string what, bool alreadyRun, string check, CancellationToken cancel)
     {
         var outcome = Attempt(Command.GetTelemetry, [], TimeSpan.Zero, cancel);
         if (outcome.Reply is not { } reply) throw Lost(Command.GetTelemetry, outcome, null);
@@ -475,15 +485,24 @@ public sealed class BoardClient : IDisposable
         if (!restarted && !pointLost) return;
 
         TakeBoardsPoint(telemetry);
+        string lost = $"board on {Port} lost its operating point while the link was down (the host had set {set}, the board is at {telemetry.SetVoltageMv} mV; " +
+                      $"its lease of {_leaseMs} ms probably ran out)";
+        if (!restarted && !DependsOnPoint(command))
+        {
+            // The board is where a SET_OP or RESET takes it from anyway; another request runs as well at nominal, but
+            // the next one that depends on the point must not run there as if the point had been kept.
+            _pointLostUnreported = SetsPoint(command) ? null : lost;
+            return;
+        }
         string request = alreadyRun ? $"the reply to {what} was discarded" : $"{what} was not repeated";
         if (restarted)
         {
-            _restartUnreported = null; // reported now
+            _restartUnreported = _pointLostUnreported = null; // reported now
             throw new BoardStateLostException($"board on {Port} restarted while the link was down (uptime {telemetry.UptimeMs} ms): the contents of its memory were lost, " +
                                               $"so {request}; write the data again (Store, or FILL the pattern) and measure again", memoryLost: true);
         }
-        throw new BoardStateLostException($"board on {Port} lost its operating point while the link was down (the host had set {set}, the board is at {telemetry.SetVoltageMv} mV; " +
-                                          $"its lease of {_leaseMs} ms probably ran out), so {request}; the point must be measured again", memoryLost: false);
+        _pointLostUnreported = null;
+        throw new BoardStateLostException($"{lost}, so {request}; the point must be measured again", memoryLost: false);
     }
 
     private readonly record struct Outcome(Frame? Reply, ushort RequestId, int Attempts, string Failure);
@@ -654,14 +673,30 @@ public sealed class BoardClient : IDisposable
         _awayFromNominal = !IsNominal(now);
     }
 
-    /// <summary>A restart seen by a lease renewal is reported by the next request, which is not sent. Caller holds the gate.</summary>
-    private void ThrowIfRestartUnreported(string what)
+    /// <summary>
+    /// A restart seen where no caller was told is reported by the next request, which is not sent; a lost point by
+    /// the next request that depends on it (a SET_OP or RESET makes it moot). Caller holds the gate.
+    /// </summary>
+    private void ThrowIfStateLostUnreported(Command command, string what)
     {
-        if (_restartUnreported is not { } seen) return;
-        _restartUnreported = null;
-        throw StateLost(new BoardStateLostException($"board on {Port} restarted ({seen}): the contents of its memory were lost, so {what} was not sent; " +
-                                                    "write the data again (Store, or FILL the pattern) and measure again", memoryLost: true));
+        if (_restartUnreported is { } seen)
+        {
+            _restartUnreported = _pointLostUnreported = null;
+            throw StateLost(new BoardStateLostException($"board on {Port} restarted ({seen}): the contents of its memory were lost, so {what} was not sent; " +
+                                                        "write the data again (Store, or FILL the pattern) and measure again", memoryLost: true));
+        }
+        if (_pointLostUnreported is not { } lost) return;
+        if (SetsPoint(command)) _pointLostUnreported = null;
+        if (!DependsOnPoint(command)) return;
+        _pointLostUnreported = null;
+        throw StateLost(new BoardStateLostException($"{lost}, so {what} was not sent; the point must be measured again", memoryLost: false));
     }
+
+    /// <summary>Requests whose result depends on the operating point: run at another point they answer something else.</summary>
+    private static bool DependsOnPoint(Command command) => command is Command.Read or Command.Compare or Command.GetTelemetry;
+
+    /// <summary>Requests that set the operating point, so that a point the board lost no longer matters.</summary>
+    private static bool SetsPoint(Command command) => command is Command.SetOp or Command.Reset;
 
     /// <summary>The board lost state the host relied on: a retryable failure, with what was lost inside.</summary>
     private static MemoryBackendException StateLost(BoardStateLostException e) => new(e.Message, retryable: true, e);

@@ -246,6 +246,74 @@ public class BoardBackendTests
         Assert.That(backend.Load(new LoadRequest(new OperatingPoint(0.6))).Faults, Is.EqualTo(ExpectedFaults(600, backend.Placement!)));
     }
 
+    /// <summary>A board with a short lease and this test's weak cells.</summary>
+    private static FakeBoard ShortLeaseBoard()
+    {
+        var board = new FakeBoard(leaseMs: 300);
+        var random = new Random(13);
+        for (int i = 0; i < 400; i++) board.AddWeakCell(random.Next(16384), random.Next(500, 1000), random.Next(2) == 1);
+        return board;
+    }
+
+    [Test]
+    public void ALinkLostOnTheWayBackToNominalKeepsTheMeasuredLoad()
+    {
+        using var board = ShortLeaseBoard();
+        using var backend = Backend(board: board);
+        backend.Store(_image);
+        // The link goes once the point is measured (its telemetry read): the way back to nominal outlasts the 300 ms
+        // lease, so the reopened board is already at nominal, where the SET_OP takes it.
+        bool compared = false;
+        board.Executing = command =>
+        {
+            if (command == Command.Compare) compared = true;
+            else if (command == Command.GetTelemetry && compared)
+            {
+                board.Executing = null;
+                board.Unplugged = true;
+            }
+        };
+        var readout = backend.Load(new LoadRequest(new OperatingPoint(0.6)));
+        Assert.That(readout.Faults, Is.EqualTo(ExpectedFaults(600, backend.Placement!, board)));
+        Assert.That(backend.Client.Statistics.Reconnects, Is.EqualTo(1));
+        Assert.That(board.VoltageMv, Is.EqualTo(1000));
+        Assert.That(backend.Load(new LoadRequest(new OperatingPoint(0.6))).Faults, Is.EqualTo(readout.Faults), "the image is kept");
+    }
+
+    [Test]
+    public void ARestartFoundOnTheWayBackToNominalForgetsTheImage()
+    {
+        using var backend = Backend();
+        backend.Store(_image);
+        int setOps = 0;
+        _board.Executing = command => { if (command == Command.SetOp && ++setOps == 2) _board.Restart(); };
+        var e = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).True);
+        _board.Executing = null;
+        Assert.That(Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))))!.Message, Does.Contain("nothing is stored"),
+            "not compared against the wiped memory");
+    }
+
+    [Test]
+    public void ARestartFoundOnTheWayBackFromAFailedLoadIsReportedByTheNextLoad()
+    {
+        using var backend = Backend();
+        backend.Store(_image);
+        _board.Refuse = (Command.Compare, Status.Internal);
+        int setOps = 0;
+        _board.Executing = command => { if (command == Command.SetOp && ++setOps == 2) _board.Restart(); };
+        var e = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))));
+        Assert.That(e!.Message, Does.Contain("COMPARE").And.Contain("INTERNAL"), "the failure that ended the load");
+        _board.Executing = null;
+        int compares = _board.ExecutedCount(Command.Compare);
+        var next = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))));
+        TestContext.Out.WriteLine(next!.Message);
+        Assert.That(next.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).True);
+        Assert.That(_board.ExecutedCount(Command.Compare), Is.EqualTo(compares), "not compared against the wiped memory");
+        Assert.That(Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))))!.Message, Does.Contain("nothing is stored"));
+    }
+
     [Test]
     public void PointsOffTheBoardAreRefusedBeforeAnythingIsSent()
     {

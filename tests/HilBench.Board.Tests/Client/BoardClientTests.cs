@@ -263,6 +263,40 @@ public class BoardClientTests
     }
 
     [Test]
+    public void ASetOpAfterReconnectingToABoardThatLostItsPointIsSent()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        using var client = Clients.Connect(board);
+        client.SetOperatingPoint(600);
+        board.Unplugged = true; // the lease runs out while the host resends: the board is already where the SET_OP takes it
+        Assert.That(client.RestoreNominal().VoltageMv, Is.EqualTo(1000));
+        Assert.That(client.Statistics.Reconnects, Is.EqualTo(1));
+        Assert.That(board.Voltages, Is.EqualTo(new ushort[] { 600, 1000 }));
+        Assert.That(client.AppliedPoint?.VoltageMv, Is.EqualTo((ushort)1000));
+        Assert.That(client.GetTelemetry().SetVoltageMv, Is.EqualTo(1000), "no loss left to report");
+    }
+
+    [Test]
+    public void AWriteAfterReconnectingToABoardThatLostItsPointIsSentAndTheNextCompareReportsTheLoss()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        using var client = Clients.Connect(board);
+        board.AddWeakCell(5, 900, true);
+        client.SetOperatingPoint(600);
+        board.Unplugged = true;
+        client.Write(0, new byte[16]);
+        Assert.That(board.ExecutedCount(Command.Write), Is.EqualTo(1), "a WRITE does not depend on the point");
+        var e = Assert.Throws<MemoryBackendException>(() => client.CompareWritten(0, 16));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).False);
+        Assert.That(e.Message, Does.Contain("lost its operating point").And.Contain("COMPARE of 16 bytes at byte 0 was not sent"));
+        Assert.That(board.ExecutedCount(Command.Compare), Is.Zero, "not run at nominal as if at 600 mV");
+
+        client.SetOperatingPoint(600);
+        Assert.That(client.CompareWritten(0, 16), Is.EqualTo(new long[] { 5 }), "measuring the point again works");
+    }
+
+    [Test]
     public void ACompareAnsweredAfterResendsThatOutlastedTheLeaseIsNotTakenForThePoint()
     {
         using var board = new FakeBoard(leaseMs: 300);
