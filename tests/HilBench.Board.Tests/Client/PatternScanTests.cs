@@ -61,4 +61,27 @@ public class PatternScanTests
         PatternScan.Prepare(client, 0, 64, [0xA5]);
         Assert.That(PatternScan.Measure(client, new OperatingPoint(0.6), 0, 64, [0xA5]).Cells, Is.Empty, "filled again, measured again");
     }
+
+    [Test]
+    public void ALinkLostOnTheWayBackToNominalKeepsThePointRead()
+    {
+        using var board = new FakeBoard(leaseMs: 300);
+        board.AddWeakCell(8 * 10 + 3, 900, false);
+        using var client = Clients.Connect(board);
+        PatternScan.Prepare(client, 0, 64, [0xFF]);
+        bool compared = false;
+        board.Executing = command =>
+        {
+            if (command == Command.Compare) compared = true;
+            else if (command == Command.GetTelemetry && compared)
+            {
+                board.Executing = null;
+                board.Unplugged = true; // the resends of the SET_OP back to nominal outlast the 300 ms lease
+            }
+        };
+        var scan = PatternScan.Measure(client, new OperatingPoint(0.6), 0, 64, [0xFF]);
+        Assert.That(scan.Cells, Is.EqualTo(new long[] { 8 * 10 + 3 }));
+        Assert.That(client.Statistics.Reconnects, Is.EqualTo(1));
+        Assert.That(board.VoltageMv, Is.EqualTo(1000));
+    }
 }
