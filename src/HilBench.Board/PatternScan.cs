@@ -96,12 +96,27 @@ public static class PatternScan
             }
     }
 
-    /// <summary>The points as a fault map (one read per point, repeat k as trial k when there are repeats), for --replay and calibration.</summary>
+    /// <summary>
+    /// The points as a fault map, one read per point, for --replay and calibration. A point read more than once (with
+    /// repeats, or listed twice) has its reads numbered as trials 0, 1, ... in the order they were taken; a point read
+    /// once has no trial, unless it is repeat 0 of repeats.
+    /// </summary>
     public static FaultMap ToFaultMap(BoardDescription board, IReadOnlyList<(ScanPoint Scan, int? Repeat)> scans, string description)
     {
         var g = board.Geometry;
-        var reads = scans.Select(s => new RecordedRead(s.Scan.Point, s.Repeat,
-            s.Scan.Cells.Select((c, i) => { var a = g.Address(c); return new RecordedFault(a.Block, a.Row, a.Bit, s.Scan.Read[i]); }).ToArray())).ToArray();
+        var times = scans.GroupBy(s => s.Scan.Point.ToString()).ToDictionary(p => p.Key, p => (Count: p.Count(), Repeats: p.Any(s => s.Repeat is not null)));
+        var taken = new Dictionary<string, int>();
+        var reads = new RecordedRead[scans.Count];
+        for (int i = 0; i < scans.Count; i++)
+        {
+            var s = scans[i];
+            string key = s.Scan.Point.ToString();
+            int occurrence = taken.GetValueOrDefault(key);
+            taken[key] = occurrence + 1;
+            int? trial = times[key].Count > 1 || times[key].Repeats ? occurrence : null;
+            reads[i] = new RecordedRead(s.Scan.Point, trial,
+                s.Scan.Cells.Select((c, k) => { var a = g.Address(c); return new RecordedFault(a.Block, a.Row, a.Bit, s.Scan.Read[k]); }).ToArray());
+        }
         return new FaultMap(g, reads, description);
     }
 }

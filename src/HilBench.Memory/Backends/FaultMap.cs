@@ -22,6 +22,13 @@ public sealed class FaultMap
 
     public FaultMap(MemoryGeometry geometry, IReadOnlyList<RecordedRead> reads, string description = "")
     {
+        // Read back, the records of one point and trial make one read, so two such reads could not be told apart.
+        var keys = new HashSet<string>(reads.Count);
+        foreach (var read in reads)
+            if (!keys.Add(read.Point + "|" + read.Trial))
+                throw new ArgumentException(
+                    $"two reads at {read.Point}{(read.Trial is { } t ? $" trial {t}" : " without a trial number")}; a fault map holds one read per point and trial: " +
+                    "number the reads of a point measured more than once as trials 0, 1, ...");
         foreach (var read in reads)
         {
             var seen = new HashSet<long>(read.Faults.Count);

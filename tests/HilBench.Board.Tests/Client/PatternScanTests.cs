@@ -84,4 +84,37 @@ public class PatternScanTests
         Assert.That(client.Statistics.Reconnects, Is.EqualTo(1));
         Assert.That(board.VoltageMv, Is.EqualTo(1000));
     }
+
+    [Test]
+    public void APointReadMoreThanOnceIsSavedAsTrialsAndLoadsBack()
+    {
+        using var board = new FakeBoard();
+        board.AddWeakCell(8 * 10 + 3, 900, false);
+        board.AddWeakCell(8 * 20 + 1, 580, false);
+        using var client = Clients.Connect(board);
+        var scans = new List<(ScanPoint Scan, int? Repeat)>();
+        // --voltages 0.6,0.55,0.6 without --repeats
+        PatternScan.Run(client, [new OperatingPoint(0.6), new OperatingPoint(0.55), new OperatingPoint(0.6)], 1, 0, 64, [0xFF], scans);
+        var map = PatternScan.ToFaultMap(client.Board, scans, "test");
+        Assert.That(map.Reads.Select(r => (r.Point.Voltage, r.Trial)), Is.EqualTo(new (double, int?)[] { (0.6, 0), (0.55, null), (0.6, 1) }));
+
+        using var text = new StringWriter();
+        map.Save(text);
+        string path = Path.Combine(Path.GetTempPath(), $"hilbench-scan-{Guid.NewGuid():N}.map");
+        try
+        {
+            File.WriteAllText(path, text.ToString());
+            var loaded = FaultMap.Load(path);
+            Assert.That(loaded.Reads.Select(r => (r.Point.Voltage, r.Trial, r.Faults.Count)), Is.EquivalentTo(new (double, int?, int)[] { (0.6, 0, 1), (0.55, null, 2), (0.6, 1, 1) }));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        // With repeats, a point listed twice goes on counting its trials.
+        scans.Clear();
+        PatternScan.Run(client, [new OperatingPoint(0.6), new OperatingPoint(0.6)], 2, 0, 64, [0xFF], scans);
+        Assert.That(PatternScan.ToFaultMap(client.Board, scans, "test").Reads.Select(r => r.Trial), Is.EqualTo(new int?[] { 0, 1, 2, 3 }));
+    }
 }

@@ -102,6 +102,17 @@ public class FaultMapTests
     }
 
     [Test]
+    public void RefusesTwoReadsOfOnePointAndTrial()
+    {
+        var g = MemoryGeometry.Parse("4x8x16");
+        RecordedRead Read(double v, int? trial) => new(new OperatingPoint(v), trial, [new(1, 2, 3, true)]);
+        Assert.That(() => new FaultMap(g, [Read(0.6, null), Read(0.55, null), Read(0.6, null)]),
+            Throws.ArgumentException.With.Message.Contain("two reads at V=0.6,T=25 without a trial number").And.Message.Contain("trials 0, 1"));
+        Assert.That(() => new FaultMap(g, [Read(0.6, 1), Read(0.6, 1)]), Throws.ArgumentException.With.Message.Contain("two reads at V=0.6,T=25 trial 1"));
+        Assert.That(new FaultMap(g, [Read(0.6, 0), Read(0.6, 1), Read(0.55, null)]).Reads, Has.Count.EqualTo(3), "one read per point and trial");
+    }
+
+    [Test]
     public void ToleratesBlankLinesAndComments()
     {
         string path = _dir.File("commented.csv");
