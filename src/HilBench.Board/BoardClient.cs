@@ -255,7 +255,7 @@ public sealed class BoardClient : IDisposable
             ThrowIfError(reply, "GET_TELEMETRY");
             var telemetry = Telemetry.Parse(reply.Payload.Span);
             if (Observe(telemetry))
-                throw StateLost(new BoardStateLostException($"board on {Port} restarted while the link stayed open (its uptime is {telemetry.UptimeMs} ms, less than since it was last seen): " +
+                throw StateLost(new BoardStateLostException($"board on {Port} restarted while the link stayed open (its uptime of {telemetry.UptimeMs} ms shows another boot than the one seen before): " +
                                                             "the contents of its memory were lost, so what was read from it since its last telemetry cannot be trusted; " +
                                                             "write the data again (Store, or FILL the pattern) and measure again", memoryLost: true));
             return telemetry;
@@ -779,7 +779,7 @@ public sealed class BoardClient : IDisposable
                 ThrowIfError(reply, "GET_TELEMETRY (lease renewal)");
                 var telemetry = Telemetry.Parse(reply.Payload.Span);
                 if (Observe(telemetry))
-                    _restartUnreported = $"a lease renewal found its uptime at {telemetry.UptimeMs} ms, less than since it was last seen";
+                    _restartUnreported = $"a lease renewal found an uptime of {telemetry.UptimeMs} ms, another boot than the one seen before";
                 _renewals++;
                 LeaseKeeperError = null;
             }
