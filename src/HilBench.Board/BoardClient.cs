@@ -258,6 +258,11 @@ public sealed class BoardClient : IDisposable
                 throw StateLost(new BoardStateLostException($"board on {Port} restarted while the link stayed open (its uptime of {telemetry.UptimeMs} ms shows another boot than the one seen before): " +
                                                             "the contents of its memory were lost, so what was read from it since its last telemetry cannot be trusted; " +
                                                             "write the data again (Store, or FILL the pattern) and measure again", memoryLost: true));
+            if (_pointLostUnreported is { } left)
+            {
+                _pointLostUnreported = null;
+                throw StateLost(new BoardStateLostException($"{left}: what was read since that point was set may have been read at nominal; the point must be measured again", memoryLost: false));
+            }
             return telemetry;
         }
     }
@@ -480,8 +485,7 @@ public sealed class BoardClient : IDisposable
         bool restarted = ObserveUptime(telemetry.UptimeMs, Environment.TickCount64);
         // Telemetry carries no temperature set point: a point away from nominal only in temperature is checked by voltage and tRCD alone.
         var set = AppliedPoint;
-        bool pointLost = _awayFromNominal && set is { } p &&
-                         (telemetry.SetVoltageMv != p.VoltageMv || ResolvedTrcd(telemetry.TrcdTenPs) != ResolvedTrcd(p.TrcdTenPs));
+        bool pointLost = LeftTheSetPoint(telemetry);
         if (!restarted && !pointLost) return;
 
         TakeBoardsPoint(telemetry);
@@ -654,15 +658,32 @@ public sealed class BoardClient : IDisposable
                (p.TemperatureDeciC == BoardOperatingPoint.NominalTemperature || p.TemperatureDeciC == b.TemperatureNominal);
     }
 
-    /// <summary>Takes in telemetry (the caller holds the gate); true when it shows a restart, after which the client knows the board's point.</summary>
+    /// <summary>
+    /// Takes in telemetry (the caller holds the gate); true when it shows a restart, after which the client knows the board's point.
+    /// A board that left the point the host set on its own (its lease ran out) is remembered for the next request that depends on
+    /// the point, which reports it.
+    /// </summary>
     private bool Observe(Telemetry telemetry)
     {
         LastTelemetry = telemetry;
-        if (telemetry.LeaseExpired && telemetry.SetVoltageMv == _board?.VoltageNominalMv) _awayFromNominal = false;
-        if (!ObserveUptime(telemetry.UptimeMs, Environment.TickCount64)) return false;
-        TakeBoardsPoint(telemetry);
-        return true;
+        if (ObserveUptime(telemetry.UptimeMs, Environment.TickCount64))
+        {
+            TakeBoardsPoint(telemetry);
+            return true;
+        }
+        if (LeftTheSetPoint(telemetry))
+        {
+            _pointLostUnreported = $"board on {Port} left the point the host had set ({AppliedPoint}) on its own and is at {telemetry.SetVoltageMv} mV " +
+                                   $"(its lease of {_leaseMs} ms ran out)";
+            TakeBoardsPoint(telemetry);
+        }
+        return false;
     }
+
+    /// <summary>Whether the board is no longer at the point the host put it away from nominal at (telemetry has no temperature set point).</summary>
+    private bool LeftTheSetPoint(Telemetry telemetry) =>
+        _awayFromNominal && AppliedPoint is { } p &&
+        (telemetry.SetVoltageMv != p.VoltageMv || ResolvedTrcd(telemetry.TrcdTenPs) != ResolvedTrcd(p.TrcdTenPs));
 
     /// <summary>After the board lost the point the host set (an expiry, a restart): the client's state becomes the board's.</summary>
     private void TakeBoardsPoint(Telemetry telemetry)

@@ -184,6 +184,21 @@ public class BoardBackendTests
     }
 
     [Test]
+    public void ALoadWhoseBoardLeftThePointDuringTheReadIsNotReturned()
+    {
+        using var board = new FakeBoard(leaseMs: 200);
+        // No lease keeper (Clients.Fast): the settle wait outlasts the lease, so the board is back at nominal for the COMPARE.
+        using var backend = Backend(new BoardBackendOptions { SettleWait = TimeSpan.FromMilliseconds(500) }, board: board);
+        backend.Store(_image);
+        var e = Assert.Throws<MemoryBackendException>(() => backend.Load(new LoadRequest(new OperatingPoint(0.6))));
+        Assert.That(e!.Retryable, Is.True);
+        Assert.That(e.InnerException, Is.TypeOf<BoardStateLostException>());
+        Assert.That(e.Message, Does.Contain("ran out").And.Contain("measured again"));
+        Assert.That(board.VoltageMv, Is.EqualTo(1000));
+        Assert.That(backend.Load(new LoadRequest(new OperatingPoint(1.0))).Faults, Is.Empty, "the image is still stored and the next load runs");
+    }
+
+    [Test]
     public void NominalIsRestoredWhenTheLoadIsCancelled()
     {
         using var backend = Backend(new BoardBackendOptions { SettleWait = TimeSpan.FromSeconds(5) });

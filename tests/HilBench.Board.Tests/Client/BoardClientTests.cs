@@ -494,14 +494,20 @@ public class BoardClientTests
     }
 
     [Test]
-    public void WithoutTheLeaseKeeperTheBoardReturnsToNominal()
+    public void WithoutTheLeaseKeeperTheBoardReturnsToNominalAndTheTelemetryThatShowsItIsAnError()
     {
         using var board = new FakeBoard(leaseMs: 300);
         using var client = Clients.Connect(board);
         client.SetOperatingPoint(600);
         Thread.Sleep(600);
-        var t = client.GetTelemetry();
+        // What was read at "600 mV" since may have been read at nominal: the telemetry that shows it says so.
+        var e = Assert.Throws<MemoryBackendException>(() => client.GetTelemetry());
+        Assert.That(e!.InnerException, Is.TypeOf<BoardStateLostException>().With.Property(nameof(BoardStateLostException.MemoryLost)).False);
+        Assert.That(e.Message, Does.Contain("lease of 300 ms ran out").And.Contain("measured again"));
+        var t = client.LastTelemetry!;
         Assert.That((t.SetVoltageMv, t.LeaseExpired), Is.EqualTo(((ushort)1000, true)));
+        Assert.That(client.AppliedPoint!.Value.VoltageMv, Is.EqualTo(1000), "the client now knows where the board is");
+        Assert.That(client.GetTelemetry().SetVoltageMv, Is.EqualTo(1000), "reported once");
     }
 
     [Test]

@@ -169,7 +169,9 @@ public class EmulatorTests
         Assert.That(client.LeaseMs, Is.EqualTo(300));
         client.SetOperatingPoint(600);
         Thread.Sleep(600);
-        var t = client.GetTelemetry();
+        var e = Assert.Throws<MemoryBackendException>(() => client.GetTelemetry(), emulator.Log);
+        Assert.That(e!.InnerException, Is.TypeOf<BoardStateLostException>(), emulator.Log);
+        var t = client.LastTelemetry!;
         Assert.That((t.SetVoltageMv, t.LeaseExpired), Is.EqualTo(((ushort)1000, true)), emulator.Log);
         Assert.That(t.MeasuredVoltageMv, Is.EqualTo(1000).Within(20));
     }
