@@ -147,11 +147,16 @@ public sealed class BoardClient : IDisposable
     {
         var board = Board;
         if (point.VoltageMv < VoltageFloorMv) throw new OperatingPointException(FloorRefusal(point.VoltageMv));
-        var reply = Expect(Command.SetOp, Requests.SetOp(point), $"SET_OP {point}", cancel, TimeSpan.FromMilliseconds(board.SettleMs));
-        var applied = BoardOperatingPoint.Parse(reply.Span);
-        AppliedPoint = applied;
-        _awayFromNominal = !IsNominal(applied);
-        return applied;
+        // The reply and the state it sets in one hold of the gate: a lease renewal in between would compare the board's new
+        // point with the old one and take the difference for a lost point.
+        lock (_gate)
+        {
+            var reply = Expect(Command.SetOp, Requests.SetOp(point), $"SET_OP {point}", cancel, TimeSpan.FromMilliseconds(board.SettleMs));
+            var applied = BoardOperatingPoint.Parse(reply.Span);
+            AppliedPoint = applied;
+            _awayFromNominal = !IsNominal(applied);
+            return applied;
+        }
     }
 
     /// <summary>Moves the memory to <paramref name="voltageMv"/> with nominal tRCD and temperature.</summary>
