@@ -111,10 +111,7 @@ public sealed class BoardBackend : IMemoryBackend
             _stored = null;
             try
             {
-                // Telemetry first, so the client knows when the board booted and a restart before the first load shows.
-                // A restart seen now costs nothing: the image is written next.
-                try { Client.GetTelemetry(cancel); }
-                catch (MemoryBackendException e) when (e.InnerException is BoardStateLostException { MemoryLost: true }) { }
+                Client.LearnBootTime(cancel);
                 Client.Write(address, bytes, cancel);
             }
             catch (BoardException e)

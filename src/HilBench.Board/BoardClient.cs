@@ -272,6 +272,22 @@ public sealed class BoardClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads telemetry before the memory is written anew (a store, a pattern fill), so the client knows when the board
+    /// booted and a later restart shows. A restart or a lost point found now is moot: what follows writes the memory and
+    /// sets the point.
+    /// </summary>
+    public void LearnBootTime(CancellationToken cancel = default)
+    {
+        try
+        {
+            GetTelemetry(cancel);
+        }
+        catch (MemoryBackendException e) when (e.InnerException is BoardStateLostException)
+        {
+        }
+    }
+
     /// <summary>Writes <paramref name="data"/> from byte <paramref name="address"/>, one WRITE per 4092 bytes (or what the board's max payload allows).</summary>
     public void Write(long address, ReadOnlySpan<byte> data, CancellationToken cancel = default)
     {

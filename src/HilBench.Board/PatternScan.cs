@@ -27,9 +27,7 @@ public static class PatternScan
     /// </summary>
     public static void Prepare(BoardClient client, long address, long length, byte[] pattern, CancellationToken cancel = default)
     {
-        // A restart seen now costs nothing: the pattern is written next.
-        try { client.GetTelemetry(cancel); }
-        catch (MemoryBackendException e) when (e.InnerException is BoardStateLostException { MemoryLost: true }) { }
+        client.LearnBootTime(cancel);
         client.RestoreNominal(cancel);
         client.Fill(address, length, pattern, cancel);
     }

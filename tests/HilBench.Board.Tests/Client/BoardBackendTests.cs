@@ -199,6 +199,17 @@ public class BoardBackendTests
     }
 
     [Test]
+    public void AStoreAfterTheBoardLeftAPointOnItsOwnIsNotRefused()
+    {
+        using var board = new FakeBoard(leaseMs: 200);
+        using var backend = Backend(board: board);
+        backend.Client.SetOperatingPoint(600);
+        Thread.Sleep(400); // no lease keeper: the board goes back to nominal on its own
+        backend.Store(_image);
+        Assert.That(backend.Load(new LoadRequest(new OperatingPoint(1.0))).Faults, Is.Empty);
+    }
+
+    [Test]
     public void NominalIsRestoredWhenTheLoadIsCancelled()
     {
         using var backend = Backend(new BoardBackendOptions { SettleWait = TimeSpan.FromSeconds(5) });
